@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * All configuration, read from the environment exactly once, validated into a typed frozen object.
+ * A bad value stops start-up with every problem listed by variable name. Nothing else reads process.env.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+
+const EnvSchema = z.object({
+  PORT: int(3000, 0, 65_535),
+  HOST: z.string().default('127.0.0.1'),
+  /** Embedded PGlite files live here when DATABASE_URL is not set. */
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().url().optional(),
+  /** Connections in the pg pool, per process. */
+  DATABASE_POOL_MAX: int(10, 1, 500),
+  /** Comma-separated host:port list; when absent the in-process bus is used. */
+  KAFKA_BROKERS: z.string().optional(),
+  KAFKA_CLIENT_ID: z.string().default('contact-ingest'),
+  KAFKA_GROUP_ID: z.string().default('contact-router'),
+  KAFKA_TOPIC_PARTITIONS: int(6, 1, 1_000),
+  KAFKA_REPLICATION_FACTOR: int(1, 1, 10),
+  /** Topic name prefix, so several deployments (or test runs) can share one cluster. */
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DEFAULT_COUNTRY: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as RU')
+    .default('RU'),
+  /** Web-form submissions per client IP per minute. */
+  FORM_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
+  TRUST_PROXY: bool,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ROLE: z.enum(['all', 'connectors', 'router', 'api']).default('all'),
+  /** Deadline of the planned callback created for a missed inbound call, in minutes. */
+  CALLBACK_DEADLINE_MIN: int(30, 1, 10_080),
+  /** Calls at least this long count as meaningful conversations, in seconds. */
+  MEANINGFUL_CALL_SEC: int(60, 0, 86_400),
+  /** Public base URL, used where a signature covers the URL (Twilio) and in printed examples. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** Router batching: max events per database transaction. */
+  ROUTER_BATCH_SIZE: int(500, 1, 10_000),
+  /** Seed the demo setup into an empty database (default: on for the embedded default only). */
+  DEMO_SEED: z.enum(['auto', 'true', 'false']).default('auto'),
+});
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  databasePoolMax: number;
+  kafka?: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    partitions: number;
+    replicationFactor: number;
+    topicPrefix: string;
+  };
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  defaultCountry: string;
+  formRateLimit: number;
+  trustProxy: boolean;
+  logLevel: string;
+  role: 'all' | 'connectors' | 'router' | 'api';
+  callbackDeadlineMin: number;
+  meaningfulCallSec: number;
+  publicUrl: string;
+  routerBatchSize: number;
+  demoSeed: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): Readonly<AppConfig> {
+  const roleArg = argv.find((a) => a.startsWith('--role='))?.slice(7) ?? argv[argv.indexOf('--role') + 1];
+  const input: Record<string, string | undefined> = { ...env, ...(argv.includes('--role') || roleArg ? { ROLE: roleArg } : {}) };
+  // Empty strings mean "not set" (docker-compose passes them for unset variables).
+  for (const k of Object.keys(input)) if (input[k] === '') delete input[k];
+  const r = EnvSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const e = r.data;
+  const brokers = e.KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const embedded = !e.DATABASE_URL && !brokers?.length;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    kafka: brokers?.length
+      ? {
+          brokers,
+          clientId: e.KAFKA_CLIENT_ID,
+          groupId: e.KAFKA_GROUP_ID,
+          partitions: e.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+          topicPrefix: e.KAFKA_TOPIC_PREFIX,
+        }
+      : undefined,
+    adminToken: e.ADMIN_TOKEN ?? randomBytes(18).toString('base64url'),
+    adminTokenGenerated: !e.ADMIN_TOKEN,
+    defaultCountry: e.DEFAULT_COUNTRY,
+    formRateLimit: e.FORM_RATE_LIMIT,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    role: e.ROLE,
+    callbackDeadlineMin: e.CALLBACK_DEADLINE_MIN,
+    meaningfulCallSec: e.MEANINGFUL_CALL_SEC,
+    publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
+    routerBatchSize: e.ROUTER_BATCH_SIZE,
+    demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
+  });
+}

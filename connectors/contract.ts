@@ -1,0 +1,102 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppConfig } from '../app/config.js';
+import type { Publisher } from '../bus/bus.js';
+import type { Logger } from '../lib/logger.js';
+
+/**
+ * The one contract every channel connector implements. A connector turns its channel's wire format into
+ * InboundContact events (event/build.ts) and publishes them. It never writes CRM data: it may only read its
+ * channel settings and keep its own cursors through the narrow interfaces below.
+ */
+export interface Connector {
+  /** Short stable name: 'webform', 'telephony-generic', 'email'... used in logs and metrics. */
+  readonly name: string;
+  /** Webhook connectors: a Fastify plugin, registered by the composition root under `prefix`. */
+  readonly http?: { prefix: string; plugin: FastifyPluginAsync };
+  /** Pull connectors (IMAP, Telegram polling): background loops, started and stopped by the composition root. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export interface ConnectorContext {
+  config: Readonly<AppConfig>;
+  logger: Logger;
+  bus: Publisher;
+  settings: ChannelSettings;
+  cursors: CursorStore;
+}
+
+export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
+
+/** Read-only view of what administrators configured for the channels (crm-core implements it). */
+export interface ChannelSettings {
+  getForm(key: string): Promise<FormSettings | undefined>;
+  getTelephonyLine(key: string): Promise<TelephonyLineSettings | undefined>;
+  listMailboxes(): Promise<MailboxSettings[]>;
+}
+
+export interface FormSettings {
+  key: string;
+  name: string;
+  /** Our field -> the form's field name. Defaults apply to unmapped ones (name, phone, email, message...). */
+  fieldMap: Partial<Record<FormField, string>>;
+  allowedOrigins: string[];
+  honeypotField?: string;
+  redirectUrl?: string;
+  regionId?: number;
+  active: boolean;
+}
+export const FORM_FIELDS = [
+  'name',
+  'phone',
+  'email',
+  'telegram',
+  'message',
+  'subject',
+  'region',
+  'city',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+] as const;
+export type FormField = (typeof FORM_FIELDS)[number];
+
+export interface TelephonyLineSettings {
+  key: string;
+  name: string;
+  /** The called number (E.164) for call tracking. */
+  number?: string;
+  /** Shared secret for Bearer auth and the HMAC-SHA256 signature. */
+  secret: string;
+  /** Lead source label for calls to this line (e.g. an ad campaign). */
+  source?: string;
+  regionId?: number;
+  /** Create a lead for an outbound call to an unknown number. */
+  createLeadOnOutbound: boolean;
+  /** Vendor-specific settings (e.g. Twilio auth token, FreeSWITCH basic-auth user). */
+  options: Record<string, unknown>;
+  active: boolean;
+}
+
+export interface MailboxSettings {
+  id: number;
+  name: string;
+  address: string;
+  imap: { host: string; port: number; secure: boolean; user: string; password: string };
+  smtp?: { host: string; port: number; secure: boolean; user?: string; password?: string };
+  folders: string[];
+  /** Only messages on or after this date are taken on first sync. */
+  syncSince?: string;
+  /** What to do with a message after it was published: leave it, set \Seen, or move it to a folder. */
+  processed: { action: 'none' } | { action: 'seen' } | { action: 'move'; folder: string };
+  attachmentMaxBytes: number;
+  active: boolean;
+}
+
+/** Opaque per-connector cursors (IMAP UIDVALIDITY + last UID, Telegram update offset...), stored by crm-core. */
+export interface CursorStore {
+  get<T = unknown>(connector: string, key: string): Promise<T | undefined>;
+  set(connector: string, key: string, value: unknown): Promise<void>;
+}
