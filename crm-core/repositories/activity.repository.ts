@@ -1,0 +1,202 @@
+import type { Queryable } from '../db/database.js';
+
+export interface NewActivity {
+  ownerType: 'lead' | 'contact' | 'company' | 'deal' | 'queue';
+  ownerId: number | null;
+  type: 'call' | 'email' | 'message' | 'form' | 'callback' | 'task' | 'meeting';
+  direction: 'inbound' | 'outbound' | null;
+  state: 'planned' | 'completed';
+  subject: string | null;
+  body: string | null;
+  deadline: string | null;
+  completedAt: string | null;
+  responsibleId: number | null;
+  channel: string | null;
+  sourceKey: string | null;
+  eventId: string | null;
+  externalKey: string | null;
+  messageId: string | null;
+  threadRef: string | null;
+  details: Record<string, unknown>;
+  createdAt?: string | null;
+}
+
+export interface ActivityRow {
+  id: number;
+  owner_type: string;
+  owner_id: number | null;
+  type: string;
+  direction: string | null;
+  state: string;
+  subject: string | null;
+  body: string | null;
+  deadline: Date | null;
+  completed_at: Date | null;
+  responsible_id: number | null;
+  channel: string | null;
+  source_key: string | null;
+  event_id: string | null;
+  external_key: string | null;
+  message_id: string | null;
+  thread_ref: string | null;
+  details: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `owner_type, owner_id, type, direction, state, subject, body, deadline, completed_at, responsible_id,
+  channel, source_key, event_id, external_key, message_id, thread_ref, details, created_at`;
+
+function params(rows: NewActivity[]) {
+  const col = <K extends keyof NewActivity>(k: K) => rows.map((r) => r[k] ?? null);
+  return [
+    col('ownerType'),
+    col('ownerId'),
+    col('type'),
+    col('direction'),
+    col('state'),
+    col('subject'),
+    col('body'),
+    col('deadline'),
+    col('completedAt'),
+    col('responsibleId'),
+    col('channel'),
+    col('sourceKey'),
+    col('eventId'),
+    col('externalKey'),
+    col('messageId'),
+    col('threadRef'),
+    rows.map((r) => JSON.stringify(r.details)),
+    rows.map((r) => r.createdAt ?? new Date().toISOString()),
+  ];
+}
+
+const UNNEST = `unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+  $9::timestamptz[], $10::int[], $11::text[], $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::jsonb[], $18::timestamptz[])`;
+
+/**
+ * Inserts activities; a row whose external_key exists replaces that row's fields (call activities are merged
+ * by the caller before they get here, so the new row is the complete, merged state). Returns ids in input order.
+ */
+export async function upsertActivities(db: Queryable, rows: NewActivity[]): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const r = await db.query<{ id: number; ord: number }>(
+    `WITH input AS (SELECT * FROM ${UNNEST} WITH ORDINALITY AS t(${COLUMNS}, ord)),
+     up AS (
+       INSERT INTO activities (${COLUMNS})
+       SELECT ${COLUMNS} FROM input ORDER BY ord
+       ON CONFLICT (external_key) DO UPDATE SET
+         owner_type = EXCLUDED.owner_type, owner_id = EXCLUDED.owner_id, direction = EXCLUDED.direction,
+         state = EXCLUDED.state, subject = EXCLUDED.subject, body = EXCLUDED.body, completed_at = EXCLUDED.completed_at,
+         responsible_id = EXCLUDED.responsible_id, details = EXCLUDED.details, event_id = EXCLUDED.event_id,
+         created_at = LEAST(activities.created_at, EXCLUDED.created_at), updated_at = now()
+       RETURNING id, event_id, external_key
+     )
+     SELECT up.id, input.ord FROM up JOIN input
+       ON (up.external_key IS NOT NULL AND up.external_key = input.external_key)
+       OR (up.external_key IS NULL AND input.external_key IS NULL AND up.event_id = input.event_id)
+     ORDER BY input.ord`,
+    params(rows),
+  );
+  return r.rows.map((x) => x.id);
+}
+
+/** Planned activities created once per external key (a callback for a missed call): repeats change nothing. */
+export async function insertActivitiesOnce(db: Queryable, rows: NewActivity[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const r = await db.query(
+    `INSERT INTO activities (${COLUMNS}) SELECT * FROM ${UNNEST} ON CONFLICT (external_key) DO NOTHING`,
+    params(rows),
+  );
+  return r.rowCount;
+}
+
+/** Existing rows for the given external keys, locked until the transaction ends (merging call events). */
+export async function lockByExternalKeys(db: Queryable, keys: string[]): Promise<ActivityRow[]> {
+  if (keys.length === 0) return [];
+  return (await db.query<ActivityRow>('SELECT * FROM activities WHERE external_key = ANY($1::text[]) FOR UPDATE', [keys])).rows;
+}
+
+/** Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call). */
+export async function completeCallbacks(
+  db: Queryable,
+  owners: { ownerType: string; ownerId: number; at: string; byEventId: string }[],
+): Promise<number> {
+  if (owners.length === 0) return 0;
+  const r = await db.query(
+    `UPDATE activities a SET state = 'completed', completed_at = t.at, updated_at = now(),
+            details = a.details || jsonb_build_object('completedByEvent', t.by_event)
+       FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS t(owner_type, owner_id, at, by_event)
+      WHERE a.type = 'callback' AND a.state = 'planned' AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
+        AND a.created_at <= t.at`,
+    [owners.map((o) => o.ownerType), owners.map((o) => o.ownerId), owners.map((o) => o.at), owners.map((o) => o.byEventId)],
+  );
+  return r.rowCount;
+}
+
+/** Owners of messages we received or sent, by Message-ID (email threading). */
+export async function ownersByMessageIds(db: Queryable, messageIds: string[]) {
+  if (messageIds.length === 0) return [];
+  return (
+    await db.query<{ message_id: string; owner_type: string; owner_id: number | null; thread_ref: string | null; id: number }>(
+      `SELECT DISTINCT ON (message_id) message_id, owner_type, owner_id, thread_ref, id
+         FROM activities WHERE message_id = ANY($1::text[]) ORDER BY message_id, id`,
+      [messageIds],
+    )
+  ).rows;
+}
+
+export interface ActivityFilter {
+  ownerType?: string;
+  ownerId?: number;
+  responsibleId?: number;
+  state?: string;
+  type?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function listActivities(db: Queryable, f: ActivityFilter): Promise<ActivityRow[]> {
+  return (
+    await db.query<ActivityRow>(
+      `SELECT * FROM activities
+        WHERE ($1::text IS NULL OR owner_type = $1) AND ($2::int IS NULL OR owner_id = $2)
+          AND ($3::int IS NULL OR responsible_id = $3) AND ($4::text IS NULL OR state = $4)
+          AND ($5::text IS NULL OR type = $5)
+        ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`,
+      [f.ownerType ?? null, f.ownerId ?? null, f.responsibleId ?? null, f.state ?? null, f.type ?? null, f.limit, f.offset],
+    )
+  ).rows;
+}
+
+export async function getActivity(db: Queryable, id: number): Promise<ActivityRow | undefined> {
+  return (await db.query<ActivityRow>('SELECT * FROM activities WHERE id = $1', [id])).rows[0];
+}
+
+/** An entity's history: its own activities, and for a contact also those of the lead it was converted from. */
+export async function timeline(db: Queryable, ownerType: string, ownerId: number, limit: number): Promise<ActivityRow[]> {
+  return (
+    await db.query<ActivityRow>(
+      `SELECT * FROM activities
+        WHERE (owner_type = $1 AND owner_id = $2)
+           OR ($1 = 'contact' AND owner_type = 'lead' AND owner_id IN (SELECT id FROM leads WHERE converted_contact_id = $2))
+        ORDER BY created_at DESC, id DESC LIMIT $3`,
+      [ownerType, ownerId, limit],
+    )
+  ).rows;
+}
+
+/** The operator's counters: overdue, due today, and open leads with nothing planned. */
+export async function operatorCounters(db: Queryable, operatorId: number, now: Date, tz = 'UTC') {
+  const r = await db.query<{ overdue: number; due_today: number; leads_without_planned: number }>(
+    `SELECT
+       (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline < $2) AS overdue,
+       (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline >= $2
+           AND (deadline AT TIME ZONE $3)::date = ($2::timestamptz AT TIME ZONE $3)::date) AS due_today,
+       (SELECT count(*)::int FROM leads l WHERE l.responsible_id = $1 AND l.status IN ('new', 'in_progress')
+           AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.owner_type = 'lead' AND a.owner_id = l.id AND a.state = 'planned'))
+         AS leads_without_planned`,
+    [operatorId, now.toISOString(), tz],
+  );
+  return r.rows[0]!;
+}
