@@ -1,0 +1,192 @@
+import kafkajs, { type Admin, type Message } from 'kafkajs';
+import { type InboundContact, parseInboundContact, partitionKey } from '../event/inbound-contact.js';
+import { AppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { type Bus, type Subscription, TOPIC_DEAD_LETTER, TOPIC_INBOUND } from './bus.js';
+import { startConsumer } from './kafka-consumer.js';
+import { KAFKA_LOG_LEVELS, type KafkaLogLevel, pinoLogCreator } from './kafka-log.js';
+import { busUnavailable, ProducerQueue, withTimeout } from './kafka-producer.js';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Applied to both topics and the consumer group, so deployments and test runs can share a cluster. */
+  topicPrefix: string;
+  logger: Logger;
+  /** Max events per handler call (default 500). */
+  batchSize?: number;
+  /** kafkajs' own log level (default warn). */
+  kafkaLogLevel?: KafkaLogLevel;
+  /** Publish micro-batching linger in ms (default 2). */
+  lingerMs?: number;
+  /** Bound on connecting and on one send, in ms (default 5000). */
+  timeoutMs?: number;
+}
+
+export interface KafkaBus extends Bus {
+  readonly kind: 'kafka';
+  readonly topics: { inbound: string; deadLetter: string };
+  readonly groupId: string;
+}
+
+/**
+ * Events may carry up to ~1 MB of text plus a 256 KiB raw payload (≈3 MB of UTF-8 JSON at worst); the broker's
+ * 1 MB default would reject them, and a rejected send fails every publish merged into it.
+ */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+const READY_CACHE_MS = 1_000;
+
+export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
+  const log = opts.logger.child({ component: 'kafka-bus' });
+  const topics = {
+    inbound: opts.topicPrefix + TOPIC_INBOUND,
+    deadLetter: opts.topicPrefix + TOPIC_DEAD_LETTER,
+  };
+  const groupId = opts.topicPrefix + opts.groupId;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const kafka = new kafkajs.Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    // Short timeouts and few retries: an unreachable broker must surface as a 503 within seconds.
+    connectionTimeout: 1_000,
+    requestTimeout: timeoutMs,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    logLevel: KAFKA_LOG_LEVELS[opts.kafkaLogLevel ?? 'warn'],
+    logCreator: pinoLogCreator(opts.logger),
+  });
+  const producer = new ProducerQueue({ kafka, logger: log, lingerMs: opts.lingerMs, timeoutMs });
+  const admin: Admin = kafka.admin();
+  const subscriptions = new Set<Subscription>();
+  let adminConnected: Promise<void> | undefined;
+  let started: Promise<void> | undefined;
+  let readyCache: { at: number; value: Promise<boolean> } | undefined;
+  let closed = false;
+
+  const connectAdmin = (): Promise<void> => {
+    if (!adminConnected) {
+      const attempt = withTimeout(admin.connect(), timeoutMs, 'Kafka admin connect');
+      adminConnected = attempt;
+      attempt.catch(() => {
+        if (adminConnected === attempt) adminConnected = undefined;
+      });
+    }
+    return adminConnected;
+  };
+
+  /** Creates missing topics; never alters existing ones (a partition change reshuffles keys: an ops decision). */
+  const ensureTopics = async (): Promise<void> => {
+    await connectAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = [topics.inbound, topics.deadLetter].filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: opts.partitions,
+          replicationFactor: opts.replicationFactor,
+          configEntries: [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }],
+        })),
+      });
+      log.info({ topics: missing, partitions: opts.partitions }, 'created kafka topics');
+    }
+    const meta = await admin.fetchTopicMetadata({ topics: [topics.inbound] });
+    const actual = meta.topics[0]?.partitions.length;
+    if (actual !== opts.partitions) {
+      log.warn(
+        { topic: topics.inbound, actual, configured: opts.partitions },
+        'topic partition count differs',
+      );
+    }
+  };
+
+  const encode = (input: InboundContact): Message => {
+    // Re-validate here: a connector bug must be refused at the door, not poison the topic for every consumer.
+    let e: InboundContact;
+    try {
+      e = parseInboundContact(input);
+    } catch (cause) {
+      throw new AppError('INTERNAL', `refusing to publish an invalid event: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    return {
+      key: partitionKey(e),
+      value: JSON.stringify(e),
+      headers: { 'event-id': e.id, 'schema-version': String(e.version), channel: e.channel },
+    };
+  };
+
+  const bus: KafkaBus = {
+    kind: 'kafka',
+    topics,
+    groupId,
+
+    start() {
+      if (closed) return Promise.reject(busUnavailable(new Error('bus is closed')));
+      started ??= (async () => {
+        await ensureTopics();
+        await producer.connect();
+      })().catch((err) => {
+        started = undefined; // let a later call try again
+        throw busUnavailable(err, 'Kafka is not available');
+      });
+      return started;
+    },
+
+    async publish(events) {
+      if (events.length === 0) return;
+      const messages = events.map(encode); // all or nothing: validate everything before sending anything
+      await producer.send(topics.inbound, messages);
+    },
+
+    async subscribe(handler) {
+      await bus.start();
+      const sub = await startConsumer({
+        kafka,
+        logger: opts.logger, // the consumer names its own component
+        groupId,
+        topic: topics.inbound,
+        partitions: opts.partitions,
+        batchSize: opts.batchSize ?? 500,
+        sendDeadLetters: (messages) => producer.send(topics.deadLetter, messages),
+        handler,
+      });
+      const tracked: Subscription = {
+        stop: async () => {
+          subscriptions.delete(tracked);
+          await sub.stop();
+        },
+      };
+      subscriptions.add(tracked);
+      return tracked;
+    },
+
+    ready() {
+      if (closed) return Promise.resolve(false);
+      const now = Date.now();
+      // /readyz may be polled often and by several probes at once: share one check per second.
+      if (readyCache && now - readyCache.at < READY_CACHE_MS) return readyCache.value;
+      const check = async () => {
+        await producer.connect();
+        await connectAdmin();
+        await admin.describeCluster();
+        return producer.isConnected;
+      };
+      const value = withTimeout(check(), 2_000, 'Kafka readiness').catch(() => false);
+      readyCache = { at: now, value };
+      return value;
+    },
+
+    async close() {
+      closed = true;
+      await Promise.allSettled([...subscriptions].map((s) => s.stop()));
+      await producer.close();
+      await admin.disconnect().catch(() => {});
+    },
+  };
+  return bus;
+}
