@@ -106,7 +106,14 @@ const textHeaders = (h: IHeaders = {}) =>
 
 afterEach(async () => {
   await Promise.allSettled(subs.splice(0).map((s) => s.stop()));
-  await Promise.allSettled(buses.splice(0).map((b) => b.close()));
+  const done = buses.splice(0);
+  await Promise.allSettled(done.map((b) => b.close()));
+  // The broker is shared and long-lived: drop this test's topics (best effort; unreachable-broker buses have none).
+  if (!available) return;
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const topics = done.flatMap((b) => [b.topics.inbound, b.topics.deadLetter]).filter((t) => existing.has(t));
+  if (topics.length) await admin.deleteTopics({ topics }).catch(() => {});
 });
 afterAll(async () => {
   await admin.disconnect();
