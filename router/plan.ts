@@ -1,0 +1,134 @@
+import type { InboundContact } from '../event/inbound-contact.js';
+import { identityKey } from '../event/identity.js';
+import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
+import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from '../crm-core/services/owner-resolution.js';
+import { type RegionHints, resolveRegion } from '../crm-core/services/region-resolver.js';
+import type { RegionRow } from '../crm-core/repositories/region.repository.js';
+
+/** Where an event's activity goes: an existing entity, a lead created by this batch, or the channel queue. */
+export type Target = { kind: 'existing'; ref: OwnerRef } | { kind: 'new-lead'; index: number } | { kind: 'queue' };
+
+export interface Decision {
+  event: InboundContact;
+  target: Target;
+  /** Identities to attach to the target (new to the CRM). */
+  newIdentities: InboundContact['sender']['identities'];
+  /** Identities that were held by junk leads and now move to the target. */
+  takeOver: InboundContact['sender']['identities'];
+  duplicates: { other: OwnerRef; identity: { kind: string; value: string } }[];
+  /** Region for assignment when the target needs an operator. */
+  regionId: number | null;
+  regionRule?: string;
+  /** True when an operator must be chosen (new lead, or known client whose responsible left). */
+  needsOperator: boolean;
+}
+
+export interface PlanLookups {
+  identityOwners: Map<string, OwnerRef>;
+  owners: Map<string, OwnerInfo>;
+  /** Message-ID -> owner of a message we received or sent (email threading). */
+  threadOwners: Map<string, OwnerRef | null>;
+  regions: RegionRow[];
+}
+
+export interface PlanOptions {
+  /** May an event with identities but no match create a lead? (outbound calls only when the line says so) */
+  mayCreateLead(e: InboundContact): boolean;
+}
+
+/**
+ * Decides, in memory and in event order, what each event of a batch does. A client unknown to the database
+ * but seen earlier in the same batch resolves to the lead that earlier event creates, so a batch never makes
+ * two leads for one client. Race with other routers is handled by the caller (unique identities + retry).
+ */
+export function planBatch(events: InboundContact[], lk: PlanLookups, opts: PlanOptions): { decisions: Decision[]; newLeads: number[] } {
+  const identityOwners = new Map(lk.identityOwners);
+  const batchLeads = new Map<string, number>(); // identity key -> index of a lead this batch creates
+  const decisions: Decision[] = [];
+  const newLeads: number[] = []; // index into decisions of the event creating each new lead
+
+  for (const e of events) {
+    const ids = e.sender.identities;
+    const robot = typeof e.meta?.robot === 'string';
+    const matches: { ref: OwnerRef; identity: InboundContact['sender']['identities'][number] }[] = [];
+    const takeOver: Decision['takeOver'] = [];
+    let batchLead: number | undefined;
+    for (const id of ids) {
+      const key = identityKey(id);
+      const inBatch = batchLeads.get(key);
+      if (inBatch !== undefined) {
+        batchLead ??= inBatch;
+        continue;
+      }
+      const held = identityOwners.get(key);
+      if (!held) continue;
+      const eff = effectiveOwner(held, lk.owners);
+      if (eff) matches.push({ ref: eff, identity: id });
+      else takeOver.push(id); // held by a junk lead
+    }
+    const threadRef = threadOwner(e, lk.threadOwners);
+    const { best, others } = rankOwners(matches.map((m) => m.ref));
+    const chosen = threadRef ?? best;
+    const region = resolveRegion(lk.regions, regionHints(e));
+    const base = { event: e, regionId: region?.regionId ?? null, regionRule: region?.rule };
+
+    if (chosen) {
+      const known = new Set(matches.map((m) => identityKey(m.identity)));
+      decisions.push({
+        ...base,
+        target: { kind: 'existing', ref: chosen },
+        newIdentities: robot ? [] : ids.filter((i) => !known.has(identityKey(i)) && !identityOwners.has(identityKey(i))),
+        takeOver: robot ? [] : takeOver,
+        duplicates: matches
+          .filter((m) => ownerKey(m.ref) !== ownerKey(chosen) && others.some((o) => ownerKey(o) === ownerKey(m.ref)))
+          .map((m) => ({ other: m.ref, identity: m.identity })),
+        needsOperator: !responsibleActive(chosen, lk.owners),
+      });
+      if (!robot) for (const i of ids) if (!identityOwners.has(identityKey(i))) identityOwners.set(identityKey(i), chosen);
+    } else if (batchLead !== undefined) {
+      decisions.push({ ...base, target: { kind: 'new-lead', index: batchLead }, newIdentities: [], takeOver: [], duplicates: [], needsOperator: false });
+      // identities the first event did not have are attached to the same new lead
+      const extra = ids.filter((i) => !batchLeads.has(identityKey(i)) && !identityOwners.has(identityKey(i)));
+      decisions[newLeads[batchLead]!]!.newIdentities.push(...extra);
+      for (const i of extra) batchLeads.set(identityKey(i), batchLead);
+    } else if (ids.length > 0 && !robot && opts.mayCreateLead(e)) {
+      const index = newLeads.length;
+      newLeads.push(decisions.length);
+      const fresh = ids.filter((i) => !identityOwners.has(identityKey(i)) || takeOver.includes(i));
+      decisions.push({ ...base, target: { kind: 'new-lead', index }, newIdentities: fresh.filter((i) => !takeOver.includes(i)), takeOver, duplicates: [], needsOperator: true });
+      for (const i of fresh) batchLeads.set(identityKey(i), index);
+    } else {
+      // No identity (withheld number), a robot, or an outbound call to an unknown number: recorded, never lost.
+      decisions.push({ ...base, target: { kind: 'queue' }, newIdentities: [], takeOver: [], duplicates: [], needsOperator: !robot });
+    }
+  }
+  return { decisions, newLeads };
+}
+
+function threadOwner(e: InboundContact, threadOwners: Map<string, OwnerRef | null>): OwnerRef | undefined {
+  const t = e.thread;
+  if (!t) return undefined;
+  for (const id of [t.inReplyTo, ...(t.references ?? []).slice().reverse()]) {
+    const o = id ? threadOwners.get(id) : undefined;
+    if (o) return o;
+  }
+  return undefined;
+}
+
+function responsibleActive(ref: OwnerRef, owners: Map<string, OwnerInfo>): boolean {
+  const o = owners.get(ownerKey(ref));
+  return !!o && o.responsible_id != null && o.responsible_active === true;
+}
+
+export function regionHints(e: InboundContact): RegionHints {
+  const phone = e.sender.identities.find((i) => i.kind === 'phone' && i.valid)?.value;
+  const explicit = (e.meta?.formRegionId ?? e.meta?.lineRegionId) as number | undefined;
+  return {
+    explicitRegionId: typeof explicit === 'number' ? explicit : undefined,
+    callerPhone: phone,
+    calledLine: e.regionHints.calledLine ?? (e.channel === 'phone' ? e.source.key : undefined),
+    formRegion: e.regionHints.formRegion,
+    formCity: e.regionHints.formCity,
+    country: e.regionHints.country,
+  };
+}
