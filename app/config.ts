@@ -93,6 +93,10 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   const r = EnvSchema.safeParse(input);
   if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = r.data;
+  // Split roles only make sense when processes share a real database and bus.
+  if (e.ROLE !== 'all' && (!e.DATABASE_URL || !e.KAFKA_BROKERS)) {
+    throw new ConfigError([`ROLE: '${e.ROLE}' needs DATABASE_URL and KAFKA_BROKERS (the embedded default runs every role in one process)`]);
+  }
   const brokers = e.KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
   const embedded = !e.DATABASE_URL && !brokers?.length;
   return Object.freeze({

@@ -1,0 +1,66 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppConfig } from '../app/config.js';
+import type { Bus } from '../bus/bus.js';
+import type { Connector } from '../connectors/contract.js';
+import type { Database } from '../crm-core/db/database.js';
+import type { Logger } from '../lib/logger.js';
+import { registerErrorHandler } from './error-handler.js';
+import type { Metrics } from './metrics.js';
+import { apiRoutes } from './routes/index.js';
+
+export interface ServerDeps {
+  config: Readonly<AppConfig>;
+  logger: Logger;
+  db?: Database;
+  bus?: Bus;
+  metrics: Metrics;
+  connectors: Connector[];
+  /** Serve the read and admin API (role api / all). */
+  api: boolean;
+  onRegionsChanged?: () => void;
+}
+
+/** Builds the HTTP server of one process: health, metrics, docs, the webhook connectors and the API. */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 25 * 1024 * 1024,
+    disableRequestLogging: true,
+  });
+  registerErrorHandler(app);
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.http.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'contact-ingest', version: '1.0.0', description: 'Omnichannel contact ingestion: connectors, router, CRM read/admin API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: database and bus reachable' } }, async (_req, reply) => {
+    const [database, bus] = await Promise.all([deps.db ? deps.db.ping() : true, deps.bus ? deps.bus.ready() : true]);
+    const ok = database && bus;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', database, bus });
+  });
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  for (const c of deps.connectors) {
+    if (c.http) await app.register(c.http.plugin, { prefix: c.http.prefix });
+  }
+  if (deps.api && deps.db) {
+    await app.register(apiRoutes, { db: deps.db, config: deps.config, onRegionsChanged: deps.onRegionsChanged });
+  }
+  return app;
+}

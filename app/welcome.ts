@@ -1,0 +1,29 @@
+import type { AppConfig } from './config.js';
+import { DEMO_LINE_SECRET } from './demo-seed.js';
+import type { Service } from './service.js';
+
+/** What a newcomer sees after `npm start`: where things are and lines to paste. */
+export function printWelcome(config: Readonly<AppConfig>, s: Service) {
+  const base = config.publicUrl;
+  const lines = [
+    '',
+    `contact-ingest is running (role ${config.role}, database ${s.db.kind}, bus ${s.bus.kind})`,
+    `  API docs     ${base}/docs`,
+    `  health       ${base}/healthz   ready ${base}/readyz   metrics ${base}/metrics`,
+    config.adminTokenGenerated ? `  admin token  ${config.adminToken}  (generated; set ADMIN_TOKEN to choose one)` : '  admin token  from ADMIN_TOKEN',
+  ];
+  if (s.demo) {
+    lines.push('', 'Demo setup seeded: regions Moscow (+7495/+7499) and Saint Petersburg (+7812), form "demo", line "demo".');
+    for (const o of s.demo.operators) lines.push(`  operator ${o.login.padEnd(6)} ${o.region.padEnd(17)} token ${o.token}`);
+  }
+  lines.push(
+    '',
+    'Try:',
+    `  curl -s -X POST ${base}/v1/forms/demo -H 'content-type: application/json' -d '{"name":"Ivan","phone":"+7 (495) 123-45-67","message":"Call me"}'`,
+    `  curl -s -X POST ${base}/v1/telephony/generic -H 'authorization: Bearer ${DEMO_LINE_SECRET}' -H 'content-type: application/json' \\`,
+    `       -d '{"line":"demo","direction":"inbound","from":"8 495 123 45 67","to":"+74950000000","startedAt":"2026-11-23T10:00:00Z","duration":0,"status":"missed","externalCallId":"call-1"}'`,
+    `  curl -s ${base}/v1/leads -H "authorization: Bearer ${config.adminToken}"`,
+    '',
+  );
+  console.log(lines.join('\n'));
+}

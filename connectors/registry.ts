@@ -1,0 +1,13 @@
+import type { ConnectorContext, ConnectorFactory } from './contract.js';
+import { createEmailConnector } from './email/connector.js';
+import { createTelephonyConnector } from './telephony/index.js';
+import { createWebformConnector } from './webform/index.js';
+
+/** Every channel connector the service runs. Adding a channel = a folder + one line here. */
+export const CONNECTORS: Record<string, ConnectorFactory> = {
+  webform: createWebformConnector,
+  telephony: createTelephonyConnector,
+  email: (ctx: ConnectorContext) => createEmailConnector(ctx),
+};
+
+export const createConnectors = (ctx: ConnectorContext) => Object.values(CONNECTORS).map((make) => make(ctx));
