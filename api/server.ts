@@ -40,18 +40,31 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'contact-ingest', version: '1.0.0', description: 'Omnichannel contact ingestion: connectors, router, CRM read/admin API' },
+      info: {
+        title: 'contact-ingest',
+        version: '1.0.0',
+        description: 'Omnichannel contact ingestion: connectors, router, CRM read/admin API',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: database and bus reachable' } }, async (_req, reply) => {
-    const [database, bus] = await Promise.all([deps.db ? deps.db.ping() : true, deps.bus ? deps.bus.ready() : true]);
-    const ok = database && bus;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', database, bus });
-  });
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the process answers' } }, async () => ({
+    status: 'ok',
+  }));
+  app.get(
+    '/readyz',
+    { schema: { tags: ['ops'], summary: 'Readiness: database and bus reachable' } },
+    async (_req, reply) => {
+      const [database, bus] = await Promise.all([
+        deps.db ? deps.db.ping() : true,
+        deps.bus ? deps.bus.ready() : true,
+      ]);
+      const ok = database && bus;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', database, bus });
+    },
+  );
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
@@ -60,7 +73,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (c.http) await app.register(c.http.plugin, { prefix: c.http.prefix });
   }
   if (deps.api && deps.db) {
-    await app.register(apiRoutes, { db: deps.db, config: deps.config, onRegionsChanged: deps.onRegionsChanged });
+    await app.register(apiRoutes, {
+      db: deps.db,
+      config: deps.config,
+      onRegionsChanged: deps.onRegionsChanged,
+    });
   }
   return app;
 }

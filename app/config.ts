@@ -9,7 +9,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
 
 const EnvSchema = z.object({
   PORT: int(3000, 0, 65_535),
@@ -85,9 +86,15 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): Readonly<AppConfig> {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  argv: string[] = [],
+): Readonly<AppConfig> {
   const roleArg = argv.find((a) => a.startsWith('--role='))?.slice(7) ?? argv[argv.indexOf('--role') + 1];
-  const input: Record<string, string | undefined> = { ...env, ...(argv.includes('--role') || roleArg ? { ROLE: roleArg } : {}) };
+  const input: Record<string, string | undefined> = {
+    ...env,
+    ...(argv.includes('--role') || roleArg ? { ROLE: roleArg } : {}),
+  };
   // Empty strings mean "not set" (docker-compose passes them for unset variables).
   for (const k of Object.keys(input)) if (input[k] === '') delete input[k];
   const r = EnvSchema.safeParse(input);
@@ -95,9 +102,13 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   const e = r.data;
   // Split roles only make sense when processes share a real database and bus.
   if (e.ROLE !== 'all' && (!e.DATABASE_URL || !e.KAFKA_BROKERS)) {
-    throw new ConfigError([`ROLE: '${e.ROLE}' needs DATABASE_URL and KAFKA_BROKERS (the embedded default runs every role in one process)`]);
+    throw new ConfigError([
+      `ROLE: '${e.ROLE}' needs DATABASE_URL and KAFKA_BROKERS (the embedded default runs every role in one process)`,
+    ]);
   }
-  const brokers = e.KAFKA_BROKERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = e.KAFKA_BROKERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const embedded = !e.DATABASE_URL && !brokers?.length;
   return Object.freeze({
     port: e.PORT,

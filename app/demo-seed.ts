@@ -1,5 +1,5 @@
-import { upsertForm, upsertLine } from '../crm-core/repositories/channel-settings.repository.js';
 import type { Database } from '../crm-core/db/database.js';
+import { upsertForm, upsertLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { insertOperator } from '../crm-core/repositories/operator.repository.js';
 import { insertRegion, putSetting, updateRegion } from '../crm-core/repositories/region.repository.js';
 import { hashToken, newOperatorToken } from '../crm-core/services/operator-tokens.js';
@@ -49,7 +49,11 @@ export async function seedDemo(db: Database): Promise<DemoSeedResult | undefined
     const operators: DemoSeedResult['operators'] = [];
     for (const p of people) {
       const token = newOperatorToken();
-      const id = await insertOperator(tx, { login: p.login, name: p.name, extension: p.extension, status: 'online', regionIds: [p.region] }, hashToken(token));
+      const id = await insertOperator(
+        tx,
+        { login: p.login, name: p.name, extension: p.extension, status: 'online', regionIds: [p.region] },
+        hashToken(token),
+      );
       operators.push({ id, login: p.login, name: p.name, region: p.regionName, token });
     }
     await updateRegion(tx, moscow, { defaultOperatorId: operators[0]!.id });

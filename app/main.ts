@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { ConfigError, loadConfig } from './config.js';
-import { printWelcome } from './welcome.js';
 import { startService } from './service.js';
+import { printWelcome } from './welcome.js';
 
 /**
  * Entry point: `npm start` (all roles, embedded PGlite + in-process bus when nothing is configured), or

@@ -44,7 +44,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const demo = config.demoSeed ? await seedDemo(db) : undefined;
 
   const bus: Bus = config.kafka
-    ? createKafkaBus({ ...config.kafka, logger: logger.child({ component: 'bus' }), batchSize: config.routerBatchSize })
+    ? createKafkaBus({
+        ...config.kafka,
+        logger: logger.child({ component: 'bus' }),
+        batchSize: config.routerBatchSize,
+      })
     : createMemoryBus({ logger, batchSize: config.routerBatchSize });
   await bus.start();
 
@@ -56,7 +60,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     onRouted: (events, outcomes) => {
       const now = Date.now();
       for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-      for (const o of outcomes) metrics.routed.inc({ channel: events.find((e) => e.id === o.eventId)?.channel ?? 'unknown', outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue') });
+      for (const o of outcomes)
+        metrics.routed.inc({
+          channel: events.find((e) => e.id === o.eventId)?.channel ?? 'unknown',
+          outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue'),
+        });
     },
   });
   let subscription: Subscription | undefined;
@@ -89,7 +97,8 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     close: () =>
       (closing ??= (async () => {
         // Stop taking work first, then drain: connectors, HTTP, router, bus, database.
-        for (const c of connectors) await c.stop?.().catch((err) => logger.error({ err }, 'connector stop failed'));
+        for (const c of connectors)
+          await c.stop?.().catch((err) => logger.error({ err }, 'connector stop failed'));
         await app.close();
         await subscription?.stop();
         await bus.close();

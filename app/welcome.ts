@@ -10,11 +10,17 @@ export function printWelcome(config: Readonly<AppConfig>, s: Service) {
     `contact-ingest is running (role ${config.role}, database ${s.db.kind}, bus ${s.bus.kind})`,
     `  API docs     ${base}/docs`,
     `  health       ${base}/healthz   ready ${base}/readyz   metrics ${base}/metrics`,
-    config.adminTokenGenerated ? `  admin token  ${config.adminToken}  (generated; set ADMIN_TOKEN to choose one)` : '  admin token  from ADMIN_TOKEN',
+    config.adminTokenGenerated
+      ? `  admin token  ${config.adminToken}  (generated; set ADMIN_TOKEN to choose one)`
+      : '  admin token  from ADMIN_TOKEN',
   ];
   if (s.demo) {
-    lines.push('', 'Demo setup seeded: regions Moscow (+7495/+7499) and Saint Petersburg (+7812), form "demo", line "demo".');
-    for (const o of s.demo.operators) lines.push(`  operator ${o.login.padEnd(6)} ${o.region.padEnd(17)} token ${o.token}`);
+    lines.push(
+      '',
+      'Demo setup seeded: regions Moscow (+7495/+7499) and Saint Petersburg (+7812), form "demo", line "demo".',
+    );
+    for (const o of s.demo.operators)
+      lines.push(`  operator ${o.login.padEnd(6)} ${o.region.padEnd(17)} token ${o.token}`);
   }
   lines.push(
     '',

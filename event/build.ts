@@ -1,5 +1,5 @@
-import { contactId, parseInboundContact, rawPayload, type InboundContact } from './inbound-contact.js';
 import { normaliseSender, type RawSender } from './identity.js';
+import { contactId, type InboundContact, parseInboundContact, rawPayload } from './inbound-contact.js';
 
 /** What a connector knows; buildInboundContact fills in the id, normalised identities and defaults. */
 export interface ContactDraft {
@@ -19,7 +19,10 @@ export interface ContactDraft {
 }
 
 /** The only way connectors make events: normalises identities and validates against the v1 schema. */
-export function buildInboundContact(d: ContactDraft, opts: { defaultCountry: string; now?: Date }): InboundContact {
+export function buildInboundContact(
+  d: ContactDraft,
+  opts: { defaultCountry: string; now?: Date },
+): InboundContact {
   const now = opts.now ?? new Date();
   const occurred = d.occurredAt ? new Date(d.occurredAt) : now;
   return parseInboundContact({
@@ -33,7 +36,10 @@ export function buildInboundContact(d: ContactDraft, opts: { defaultCountry: str
     kind: d.kind,
     occurredAt: (Number.isNaN(occurred.getTime()) ? now : occurred).toISOString(),
     receivedAt: now.toISOString(),
-    sender: { name: d.sender.name?.trim() || undefined, identities: normaliseSender(d.sender, opts.defaultCountry) },
+    sender: {
+      name: d.sender.name?.trim() || undefined,
+      identities: normaliseSender(d.sender, opts.defaultCountry),
+    },
     content: d.content ?? {},
     regionHints: d.regionHints ?? {},
     utm: d.utm ?? {},

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /**
  * Identity normalisation: every way a client can be recognised becomes (kind, value) with one canonical value,
@@ -20,7 +20,10 @@ export function normalisePhone(raw: string, defaultCountry: string): Identity {
   const text = raw.trim();
   // "8 495 ..." is the Russian trunk prefix and "7495..." a number written without "+": libphonenumber
   // resolves both against the default country, so no hand-written rule is needed here.
-  const parsed = parsePhoneNumberFromString(text, { defaultCountry: defaultCountry as CountryCode, extract: false });
+  const parsed = parsePhoneNumberFromString(text, {
+    defaultCountry: defaultCountry as CountryCode,
+    extract: false,
+  });
   if (parsed?.isValid()) return { kind: 'phone', value: parsed.number, valid: true };
   // Digits only, 11+ long, without "+": try it as an international number before giving up.
   const digits = text.replace(/\D/g, '');
@@ -34,9 +37,10 @@ export function normalisePhone(raw: string, defaultCountry: string): Identity {
 export function normaliseEmail(raw: string): Identity {
   const text = raw.trim().toLowerCase();
   const at = text.lastIndexOf('@');
-  if (at <= 0 || at === text.length - 1 || /\s/.test(text)) return { kind: 'email', value: text, valid: false };
+  if (at <= 0 || at === text.length - 1 || /\s/.test(text))
+    return { kind: 'email', value: text, valid: false };
   const domain = domainToASCII(text.slice(at + 1));
-  if (!domain || !domain.includes('.')) return { kind: 'email', value: text, valid: false };
+  if (!domain?.includes('.')) return { kind: 'email', value: text, valid: false };
   return { kind: 'email', value: `${text.slice(0, at)}@${domain}`, valid: true };
 }
 

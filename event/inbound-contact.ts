@@ -111,9 +111,7 @@ export function contactId(channel: string, sourceKey: string, externalId: string
 }
 
 export class EventValidationError extends Error {
-  constructor(
-    readonly issues: { path: string; message: string }[],
-  ) {
+  constructor(readonly issues: { path: string; message: string }[]) {
     super(`invalid InboundContact: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
     this.name = 'EventValidationError';
   }
@@ -122,7 +120,9 @@ export class EventValidationError extends Error {
 export function parseInboundContact(input: unknown): InboundContact {
   const r = InboundContactSchema.safeParse(input);
   if (!r.success) {
-    throw new EventValidationError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new EventValidationError(
+      r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   return r.data;
 }

@@ -4,16 +4,36 @@
  * tells retry loops whether trying again can help.
  */
 export const ErrorCodes = {
-  VALIDATION: { status: 400, retriable: false, doc: 'The request or event failed validation; the message names the field.' },
-  UNPROCESSABLE: { status: 422, retriable: false, doc: 'The request is well-formed but cannot be used (e.g. no identity).' },
+  VALIDATION: {
+    status: 400,
+    retriable: false,
+    doc: 'The request or event failed validation; the message names the field.',
+  },
+  UNPROCESSABLE: {
+    status: 422,
+    retriable: false,
+    doc: 'The request is well-formed but cannot be used (e.g. no identity).',
+  },
   UNAUTHORIZED: { status: 401, retriable: false, doc: 'Missing or wrong token / signature.' },
-  FORBIDDEN: { status: 403, retriable: false, doc: 'Authenticated but not allowed (e.g. origin not in the CORS allow-list).' },
+  FORBIDDEN: {
+    status: 403,
+    retriable: false,
+    doc: 'Authenticated but not allowed (e.g. origin not in the CORS allow-list).',
+  },
   NOT_FOUND: { status: 404, retriable: false, doc: 'No such resource.' },
   CONFLICT: { status: 409, retriable: false, doc: 'A unique value is already taken.' },
   RATE_LIMITED: { status: 429, retriable: true, doc: 'Too many requests from this client; see Retry-After.' },
-  BUS_UNAVAILABLE: { status: 503, retriable: true, doc: 'The event bus cannot take the event now; nothing was accepted. See Retry-After.' },
+  BUS_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    doc: 'The event bus cannot take the event now; nothing was accepted. See Retry-After.',
+  },
   DB_UNAVAILABLE: { status: 503, retriable: true, doc: 'The database cannot be reached now.' },
-  IDENTITY_RACE: { status: 503, retriable: true, doc: 'Another router created the same identity concurrently; the batch is retried.' },
+  IDENTITY_RACE: {
+    status: 503,
+    retriable: true,
+    doc: 'Another router created the same identity concurrently; the batch is retried.',
+  },
   CONFIG: { status: 500, retriable: false, doc: 'Invalid configuration (start-up only).' },
   INTERNAL: { status: 500, retriable: false, doc: 'Unexpected error; see the logs.' },
 } as const;
@@ -47,7 +67,12 @@ export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 
 /** Programming errors are never retried: retrying a bug only hides it. */
 export function isProgrammingError(e: unknown): boolean {
-  return e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError || e instanceof ReferenceError;
+  return (
+    e instanceof TypeError ||
+    e instanceof RangeError ||
+    e instanceof SyntaxError ||
+    e instanceof ReferenceError
+  );
 }
 
 export function isRetriable(e: unknown): boolean {
@@ -56,7 +81,10 @@ export function isRetriable(e: unknown): boolean {
   const err = e as { retriable?: boolean; code?: string } | undefined;
   if (typeof err?.retriable === 'boolean') return err.retriable; // kafkajs errors carry this flag
   // PostgreSQL: serialization failure, deadlock, unique race, connection problems are worth a retry.
-  if (typeof err?.code === 'string' && ['40001', '40P01', '57P01', '08006', '08001', '08003', 'ECONNREFUSED', 'ECONNRESET'].includes(err.code)) {
+  if (
+    typeof err?.code === 'string' &&
+    ['40001', '40P01', '57P01', '08006', '08001', '08003', 'ECONNREFUSED', 'ECONNRESET'].includes(err.code)
+  ) {
     return true;
   }
   return false;

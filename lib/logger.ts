@@ -1,4 +1,4 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -18,7 +18,10 @@ export const REDACT_PATHS = [
   'email',
 ];
 
-export function createLogger(opts: { level: string; pretty?: boolean }, destination?: DestinationStream): Logger {
+export function createLogger(
+  opts: { level: string; pretty?: boolean },
+  destination?: DestinationStream,
+): Logger {
   return pino(
     {
       level: opts.level,

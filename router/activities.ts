@@ -23,11 +23,14 @@ export async function buildActivities(
     return c ? `call:${d.event.source.key}:${c.externalCallId}` : null;
   };
   const callKeys = [...new Set(decisions.map(callKey).filter((k): k is string => k != null))];
-  const stored = new Map((await activities.lockByExternalKeys(tx, callKeys)).map((r) => [r.external_key!, r]));
+  const stored = new Map(
+    (await activities.lockByExternalKeys(tx, callKeys)).map((r) => [r.external_key!, r]),
+  );
   const merged = new Map<string, { call: CallRecord; d: Decision; firstAt: string }>();
   for (const [key, row] of stored) {
     const call = row.details.call as CallRecord | undefined;
-    if (call) merged.set(key, { call, d: undefined as never, firstAt: new Date(row.created_at).toISOString() });
+    if (call)
+      merged.set(key, { call, d: undefined as never, firstAt: new Date(row.created_at).toISOString() });
   }
 
   const rows: activities.NewActivity[] = [];
@@ -44,11 +47,17 @@ export async function buildActivities(
       merged.set(key, { call, d, firstAt });
       const existing = callRow.get(key);
       const row = callActivity(d, owner, responsibleOf(d, owner), call, key, firstAt, opts.meaningfulCallSec);
-      if (existing !== undefined) rows[existing] = { ...row, ownerType: rows[existing]!.ownerType, ownerId: rows[existing]!.ownerId };
+      if (existing !== undefined)
+        rows[existing] = { ...row, ownerType: rows[existing]!.ownerType, ownerId: rows[existing]!.ownerId };
       else {
         // A stored call keeps its owner: later events of the same call must not move it.
         const s = stored.get(key);
-        if (s) Object.assign(row, { ownerType: s.owner_type, ownerId: s.owner_id, responsibleId: s.responsible_id ?? row.responsibleId });
+        if (s)
+          Object.assign(row, {
+            ownerType: s.owner_type,
+            ownerId: s.owner_id,
+            responsibleId: s.responsible_id ?? row.responsibleId,
+          });
         callRow.set(key, rows.length);
         rows.push(row);
       }
@@ -101,7 +110,12 @@ export async function buildActivities(
         createdAt: m.firstAt,
       });
     } else if (m.call.status === 'answered') {
-      reached.push({ ownerType: row.ownerType, ownerId: row.ownerId, at: m.firstAt, byEventId: row.eventId ?? '' });
+      reached.push({
+        ownerType: row.ownerType,
+        ownerId: row.ownerId,
+        at: m.firstAt,
+        byEventId: row.eventId ?? '',
+      });
     }
   }
   await activities.insertActivitiesOnce(tx, callbacks);

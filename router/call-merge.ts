@@ -46,15 +46,19 @@ export function mergeCall(a: CallRecord | undefined, b: CallRecord): CallRecord 
 /** Derives what can be derived (talk and wait time from timestamps) so every order ends the same. */
 function normalise(c: CallRecord): CallRecord {
   const out: CallRecord = { ...c };
-  const secs = (x?: string, y?: string) => (x && y ? Math.max(0, Math.round((Date.parse(y) - Date.parse(x)) / 1000)) : undefined);
+  const secs = (x?: string, y?: string) =>
+    x && y ? Math.max(0, Math.round((Date.parse(y) - Date.parse(x)) / 1000)) : undefined;
   out.talkSec ??= secs(c.answeredAt, c.endedAt);
   out.waitSec ??= secs(c.startedAt, c.answeredAt ?? (c.status !== 'answered' ? c.endedAt : undefined));
   out.durationSec ??= secs(c.startedAt, c.endedAt);
-  if (out.status === 'answered' && !out.answeredAt && !out.talkSec && !out.durationSec) out.talkSec = undefined;
+  if (out.status === 'answered' && !out.answeredAt && !out.talkSec && !out.durationSec)
+    out.talkSec = undefined;
   for (const k of Object.keys(out) as (keyof CallRecord)[]) if (out[k] === undefined) delete out[k];
   return out;
 }
 
 export const isFinal = (c: CallRecord) => c.status !== 'ringing';
 export const isMissedInbound = (c: CallRecord) =>
-  c.direction === 'inbound' && (c.status === 'missed' || c.status === 'busy' || c.status === 'voicemail') && !c.anonymous;
+  c.direction === 'inbound' &&
+  (c.status === 'missed' || c.status === 'busy' || c.status === 'voicemail') &&
+  !c.anonymous;

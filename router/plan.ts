@@ -1,12 +1,20 @@
-import type { InboundContact } from '../event/inbound-contact.js';
-import { identityKey } from '../event/identity.js';
 import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
-import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from '../crm-core/services/owner-resolution.js';
-import { type RegionHints, resolveRegion } from '../crm-core/services/region-resolver.js';
 import type { RegionRow } from '../crm-core/repositories/region.repository.js';
+import {
+  effectiveOwner,
+  type OwnerRef,
+  ownerKey,
+  rankOwners,
+} from '../crm-core/services/owner-resolution.js';
+import { type RegionHints, resolveRegion } from '../crm-core/services/region-resolver.js';
+import { identityKey } from '../event/identity.js';
+import type { InboundContact } from '../event/inbound-contact.js';
 
 /** Where an event's activity goes: an existing entity, a lead created by this batch, or the channel queue. */
-export type Target = { kind: 'existing'; ref: OwnerRef } | { kind: 'new-lead'; index: number } | { kind: 'queue' };
+export type Target =
+  | { kind: 'existing'; ref: OwnerRef }
+  | { kind: 'new-lead'; index: number }
+  | { kind: 'queue' };
 
 export interface Decision {
   event: InboundContact;
@@ -41,7 +49,11 @@ export interface PlanOptions {
  * but seen earlier in the same batch resolves to the lead that earlier event creates, so a batch never makes
  * two leads for one client. Race with other routers is handled by the caller (unique identities + retry).
  */
-export function planBatch(events: InboundContact[], lk: PlanLookups, opts: PlanOptions): { decisions: Decision[]; newLeads: number[] } {
+export function planBatch(
+  events: InboundContact[],
+  lk: PlanLookups,
+  opts: PlanOptions,
+): { decisions: Decision[]; newLeads: number[] } {
   const identityOwners = new Map(lk.identityOwners);
   const batchLeads = new Map<string, number>(); // identity key -> index of a lead this batch creates
   const decisions: Decision[] = [];
@@ -77,16 +89,30 @@ export function planBatch(events: InboundContact[], lk: PlanLookups, opts: PlanO
       decisions.push({
         ...base,
         target: { kind: 'existing', ref: chosen },
-        newIdentities: robot ? [] : ids.filter((i) => !known.has(identityKey(i)) && !identityOwners.has(identityKey(i))),
+        newIdentities: robot
+          ? []
+          : ids.filter((i) => !known.has(identityKey(i)) && !identityOwners.has(identityKey(i))),
         takeOver: robot ? [] : takeOver,
         duplicates: matches
-          .filter((m) => ownerKey(m.ref) !== ownerKey(chosen) && others.some((o) => ownerKey(o) === ownerKey(m.ref)))
+          .filter(
+            (m) =>
+              ownerKey(m.ref) !== ownerKey(chosen) && others.some((o) => ownerKey(o) === ownerKey(m.ref)),
+          )
           .map((m) => ({ other: m.ref, identity: m.identity })),
         needsOperator: !responsibleActive(chosen, lk.owners),
       });
-      if (!robot) for (const i of ids) if (!identityOwners.has(identityKey(i))) identityOwners.set(identityKey(i), chosen);
+      if (!robot)
+        for (const i of ids)
+          if (!identityOwners.has(identityKey(i))) identityOwners.set(identityKey(i), chosen);
     } else if (batchLead !== undefined) {
-      decisions.push({ ...base, target: { kind: 'new-lead', index: batchLead }, newIdentities: [], takeOver: [], duplicates: [], needsOperator: false });
+      decisions.push({
+        ...base,
+        target: { kind: 'new-lead', index: batchLead },
+        newIdentities: [],
+        takeOver: [],
+        duplicates: [],
+        needsOperator: false,
+      });
       // identities the first event did not have are attached to the same new lead
       const extra = ids.filter((i) => !batchLeads.has(identityKey(i)) && !identityOwners.has(identityKey(i)));
       decisions[newLeads[batchLead]!]!.newIdentities.push(...extra);
@@ -95,11 +121,25 @@ export function planBatch(events: InboundContact[], lk: PlanLookups, opts: PlanO
       const index = newLeads.length;
       newLeads.push(decisions.length);
       const fresh = ids.filter((i) => !identityOwners.has(identityKey(i)) || takeOver.includes(i));
-      decisions.push({ ...base, target: { kind: 'new-lead', index }, newIdentities: fresh.filter((i) => !takeOver.includes(i)), takeOver, duplicates: [], needsOperator: true });
+      decisions.push({
+        ...base,
+        target: { kind: 'new-lead', index },
+        newIdentities: fresh.filter((i) => !takeOver.includes(i)),
+        takeOver,
+        duplicates: [],
+        needsOperator: true,
+      });
       for (const i of fresh) batchLeads.set(identityKey(i), index);
     } else {
       // No identity (withheld number), a robot, or an outbound call to an unknown number: recorded, never lost.
-      decisions.push({ ...base, target: { kind: 'queue' }, newIdentities: [], takeOver: [], duplicates: [], needsOperator: !robot });
+      decisions.push({
+        ...base,
+        target: { kind: 'queue' },
+        newIdentities: [],
+        takeOver: [],
+        duplicates: [],
+        needsOperator: !robot,
+      });
     }
   }
   return { decisions, newLeads };

@@ -1,5 +1,3 @@
-import type { InboundContact } from '../event/inbound-contact.js';
-import { identityKey } from '../event/identity.js';
 import type { Queryable } from '../crm-core/db/database.js';
 import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as duplicates from '../crm-core/repositories/duplicate.repository.js';
@@ -10,9 +8,11 @@ import * as processed from '../crm-core/repositories/processed-event.repository.
 import * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { OperatorPicker } from '../crm-core/services/operator-picker.js';
 import { type OwnerRef, ownerKey } from '../crm-core/services/owner-resolution.js';
+import { identityKey } from '../event/identity.js';
+import type { InboundContact } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
-import { leadTitle } from './activity-kind.js';
 import { buildActivities } from './activities.js';
+import { leadTitle } from './activity-kind.js';
 import { type Decision, planBatch } from './plan.js';
 
 export interface RouteOptions {
@@ -35,29 +35,63 @@ export interface RouteOutcome {
  * of our new clients' identities meanwhile, IDENTITY_RACE is thrown; the caller rolls back and retries, and the
  * retry finds that client as known. That, not timing, is what keeps "exactly one lead per new client".
  */
-export async function routeBatch(tx: Queryable, batch: InboundContact[], opts: RouteOptions): Promise<RouteOutcome[]> {
+export async function routeBatch(
+  tx: Queryable,
+  batch: InboundContact[],
+  opts: RouteOptions,
+): Promise<RouteOutcome[]> {
   const unique = [...new Map(batch.map((e) => [e.id, e])).values()];
-  const fresh = await processed.claimEvents(tx, unique.map((e) => e.id));
+  const fresh = await processed.claimEvents(
+    tx,
+    unique.map((e) => e.id),
+  );
   const events = unique.filter((e) => fresh.has(e.id));
   if (events.length === 0) return [];
 
   // --- look-ups -------------------------------------------------------------------------------------
-  const idRows = await identities.findIdentities(tx, events.flatMap((e) => e.sender.identities));
-  const messageIds = events.flatMap((e) => (e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : [])).filter((x): x is string => !!x);
+  const idRows = await identities.findIdentities(
+    tx,
+    events.flatMap((e) => e.sender.identities),
+  );
+  const messageIds = events
+    .flatMap((e) => (e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : []))
+    .filter((x): x is string => !!x);
   const threadRows = await activities.ownersByMessageIds(tx, [...new Set(messageIds)]);
   const ownerRefs: OwnerRef[] = idRows.map((r) => ({ type: r.owner_type, id: r.owner_id }));
-  for (const t of threadRows) if (t.owner_id != null && t.owner_type !== 'queue') ownerRefs.push({ type: t.owner_type as OwnerRef['type'], id: t.owner_id });
-  const owners = new Map((await identities.findOwners(tx, ownerRefs)).map((o) => [ownerKey({ type: o.owner_type, id: o.owner_id }), o]));
-  const converted = [...owners.values()].filter((o) => o.converted_contact_id != null).map((o) => ({ type: 'contact' as const, id: o.converted_contact_id! }));
-  for (const o of await identities.findOwners(tx, converted)) owners.set(ownerKey({ type: o.owner_type, id: o.owner_id }), o);
+  for (const t of threadRows)
+    if (t.owner_id != null && t.owner_type !== 'queue')
+      ownerRefs.push({ type: t.owner_type as OwnerRef['type'], id: t.owner_id });
+  const owners = new Map(
+    (await identities.findOwners(tx, ownerRefs)).map((o) => [
+      ownerKey({ type: o.owner_type, id: o.owner_id }),
+      o,
+    ]),
+  );
+  const converted = [...owners.values()]
+    .filter((o) => o.converted_contact_id != null)
+    .map((o) => ({ type: 'contact' as const, id: o.converted_contact_id! }));
+  for (const o of await identities.findOwners(tx, converted))
+    owners.set(ownerKey({ type: o.owner_type, id: o.owner_id }), o);
   const regions = await opts.regions(tx);
 
   const { decisions, newLeads } = planBatch(
     events,
     {
-      identityOwners: new Map(idRows.map((r) => [identityKey({ kind: r.kind as never, value: r.value }), { type: r.owner_type, id: r.owner_id }])),
+      identityOwners: new Map(
+        idRows.map((r) => [
+          identityKey({ kind: r.kind as never, value: r.value }),
+          { type: r.owner_type, id: r.owner_id },
+        ]),
+      ),
       owners,
-      threadOwners: new Map(threadRows.map((t) => [t.message_id, t.owner_id != null && t.owner_type !== 'queue' ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id } : null])),
+      threadOwners: new Map(
+        threadRows.map((t) => [
+          t.message_id,
+          t.owner_id != null && t.owner_type !== 'queue'
+            ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
+            : null,
+        ]),
+      ),
       regions,
     },
     { mayCreateLead: (e) => e.direction === 'inbound' || e.meta?.createLeadOnOutbound === true },
@@ -70,10 +104,17 @@ export async function routeBatch(tx: Queryable, batch: InboundContact[], opts: R
   const candidates = await operators.regionCandidates(tx, regionIds);
   const globalDefault = (await regionsRepo.getSetting<number>(tx, 'default_operator_id')) ?? null;
   const regionMap = new Map(regions.map((r) => [r.id, r]));
-  const defaults = [globalDefault, ...regionIds.map((id) => regionMap.get(id)?.default_operator_id ?? null)].filter((x): x is number => x != null);
+  const defaults = [
+    globalDefault,
+    ...regionIds.map((id) => regionMap.get(id)?.default_operator_id ?? null),
+  ].filter((x): x is number => x != null);
   const picker = new OperatorPicker(
     regionMap,
-    groupBy(candidates, (c) => c.region_id, (c) => ({ operatorId: c.operator_id, online: c.status === 'online', load: c.load })),
+    groupBy(
+      candidates,
+      (c) => c.region_id,
+      (c) => ({ operatorId: c.operator_id, online: c.status === 'online', load: c.load }),
+    ),
     new Map(state.map((s) => [s.region_id, s.last_operator_id])),
     await operators.activeOperatorIds(tx, defaults),
     globalDefault,
@@ -106,26 +147,52 @@ export async function routeBatch(tx: Queryable, batch: InboundContact[], opts: R
   const resolve = (t: Decision['target']): OwnerRef | null =>
     t.kind === 'existing' ? t.ref : t.kind === 'new-lead' ? { type: 'lead', id: leadIds[t.index]! } : null;
 
-  const newLeadIdentities = decisions.filter((d) => d.target.kind === 'new-lead').flatMap((d) => d.newIdentities.map((i) => ({ i, owner: resolve(d.target)! })));
-  const knownIdentities = decisions.filter((d) => d.target.kind === 'existing').flatMap((d) => d.newIdentities.map((i) => ({ i, owner: resolve(d.target)! })));
-  const toInsert = [...newLeadIdentities, ...knownIdentities].map(({ i, owner }) => ({ kind: i.kind, value: i.value, valid: i.valid, owner_type: owner.type, owner_id: owner.id }));
-  const inserted = new Set((await identities.insertIdentities(tx, toInsert)).map((r) => identityKey(r as never)));
+  const newLeadIdentities = decisions
+    .filter((d) => d.target.kind === 'new-lead')
+    .flatMap((d) => d.newIdentities.map((i) => ({ i, owner: resolve(d.target)! })));
+  const knownIdentities = decisions
+    .filter((d) => d.target.kind === 'existing')
+    .flatMap((d) => d.newIdentities.map((i) => ({ i, owner: resolve(d.target)! })));
+  const toInsert = [...newLeadIdentities, ...knownIdentities].map(({ i, owner }) => ({
+    kind: i.kind,
+    value: i.value,
+    valid: i.valid,
+    owner_type: owner.type,
+    owner_id: owner.id,
+  }));
+  const inserted = new Set(
+    (await identities.insertIdentities(tx, toInsert)).map((r) => identityKey(r as never)),
+  );
   const lost = newLeadIdentities.filter(({ i }) => !inserted.has(identityKey(i)));
   if (lost.length > 0) {
-    throw new AppError('IDENTITY_RACE', `identity ${lost[0]!.i.kind} created concurrently by another router; retrying batch`);
+    throw new AppError(
+      'IDENTITY_RACE',
+      `identity ${lost[0]!.i.kind} created concurrently by another router; retrying batch`,
+    );
   }
   await identities.takeOverIdentities(
     tx,
-    decisions.flatMap((d) => d.takeOver.map((i) => ({ kind: i.kind, value: i.value, owner_type: resolve(d.target)!.type, owner_id: resolve(d.target)!.id }))),
+    decisions.flatMap((d) =>
+      d.takeOver.map((i) => ({
+        kind: i.kind,
+        value: i.value,
+        owner_type: resolve(d.target)!.type,
+        owner_id: resolve(d.target)!.id,
+      })),
+    ),
   );
 
   // Known clients whose responsible left get the newly assigned operator.
-  const reassigned = decisions.filter((d) => d.target.kind === 'existing' && assigned.get(d)?.operatorId != null);
+  const reassigned = decisions.filter(
+    (d) => d.target.kind === 'existing' && assigned.get(d)?.operatorId != null,
+  );
   for (const type of ['lead', 'contact', 'company'] as const) {
     await leads.setResponsible(
       tx,
       type,
-      reassigned.filter((d) => resolve(d.target)!.type === type).map((d) => ({ id: resolve(d.target)!.id, responsibleId: assigned.get(d)!.operatorId })),
+      reassigned
+        .filter((d) => resolve(d.target)!.type === type)
+        .map((d) => ({ id: resolve(d.target)!.id, responsibleId: assigned.get(d)!.operatorId })),
     );
   }
 

@@ -43,7 +43,11 @@ export function createRouter(deps: RouterDeps): Router {
     }
     return regions.rows;
   };
-  const opts = { callbackDeadlineMin: deps.callbackDeadlineMin, meaningfulCallSec: deps.meaningfulCallSec, regions: loadRegions };
+  const opts = {
+    callbackDeadlineMin: deps.callbackDeadlineMin,
+    meaningfulCallSec: deps.meaningfulCallSec,
+    regions: loadRegions,
+  };
   const routeInTx = (events: InboundContact[]) =>
     retry(() => deps.db.transaction((tx) => routeBatch(tx, events, opts)), {
       retries: 6,

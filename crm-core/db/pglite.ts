@@ -36,9 +36,10 @@ export async function createPgliteDatabase(opts: { dataDir?: string }): Promise<
           throw err;
         }
       }),
-    exec: (sql) => serial(async () => {
-      await db.exec(sql);
-    }),
+    exec: (sql) =>
+      serial(async () => {
+        await db.exec(sql);
+      }),
     async ping() {
       return !db.closed;
     },

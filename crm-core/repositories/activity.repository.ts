@@ -114,7 +114,11 @@ export async function insertActivitiesOnce(db: Queryable, rows: NewActivity[]): 
 /** Existing rows for the given external keys, locked until the transaction ends (merging call events). */
 export async function lockByExternalKeys(db: Queryable, keys: string[]): Promise<ActivityRow[]> {
   if (keys.length === 0) return [];
-  return (await db.query<ActivityRow>('SELECT * FROM activities WHERE external_key = ANY($1::text[]) FOR UPDATE', [keys])).rows;
+  return (
+    await db.query<ActivityRow>('SELECT * FROM activities WHERE external_key = ANY($1::text[]) FOR UPDATE', [
+      keys,
+    ])
+  ).rows;
 }
 
 /** Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call). */
@@ -129,7 +133,12 @@ export async function completeCallbacks(
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS t(owner_type, owner_id, at, by_event)
       WHERE a.type = 'callback' AND a.state = 'planned' AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
         AND a.created_at <= t.at`,
-    [owners.map((o) => o.ownerType), owners.map((o) => o.ownerId), owners.map((o) => o.at), owners.map((o) => o.byEventId)],
+    [
+      owners.map((o) => o.ownerType),
+      owners.map((o) => o.ownerId),
+      owners.map((o) => o.at),
+      owners.map((o) => o.byEventId),
+    ],
   );
   return r.rowCount;
 }
@@ -138,7 +147,13 @@ export async function completeCallbacks(
 export async function ownersByMessageIds(db: Queryable, messageIds: string[]) {
   if (messageIds.length === 0) return [];
   return (
-    await db.query<{ message_id: string; owner_type: string; owner_id: number | null; thread_ref: string | null; id: number }>(
+    await db.query<{
+      message_id: string;
+      owner_type: string;
+      owner_id: number | null;
+      thread_ref: string | null;
+      id: number;
+    }>(
       `SELECT DISTINCT ON (message_id) message_id, owner_type, owner_id, thread_ref, id
          FROM activities WHERE message_id = ANY($1::text[]) ORDER BY message_id, id`,
       [messageIds],
@@ -164,7 +179,15 @@ export async function listActivities(db: Queryable, f: ActivityFilter): Promise<
           AND ($3::int IS NULL OR responsible_id = $3) AND ($4::text IS NULL OR state = $4)
           AND ($5::text IS NULL OR type = $5)
         ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`,
-      [f.ownerType ?? null, f.ownerId ?? null, f.responsibleId ?? null, f.state ?? null, f.type ?? null, f.limit, f.offset],
+      [
+        f.ownerType ?? null,
+        f.ownerId ?? null,
+        f.responsibleId ?? null,
+        f.state ?? null,
+        f.type ?? null,
+        f.limit,
+        f.offset,
+      ],
     )
   ).rows;
 }
@@ -174,7 +197,12 @@ export async function getActivity(db: Queryable, id: number): Promise<ActivityRo
 }
 
 /** An entity's history: its own activities, and for a contact also those of the lead it was converted from. */
-export async function timeline(db: Queryable, ownerType: string, ownerId: number, limit: number): Promise<ActivityRow[]> {
+export async function timeline(
+  db: Queryable,
+  ownerType: string,
+  ownerId: number,
+  limit: number,
+): Promise<ActivityRow[]> {
   return (
     await db.query<ActivityRow>(
       `SELECT * FROM activities

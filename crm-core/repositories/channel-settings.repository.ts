@@ -92,7 +92,16 @@ export async function upsertForm(db: Queryable, f: FormSettings): Promise<void> 
      ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, field_map = EXCLUDED.field_map,
        allowed_origins = EXCLUDED.allowed_origins, honeypot_field = EXCLUDED.honeypot_field,
        redirect_url = EXCLUDED.redirect_url, region_id = EXCLUDED.region_id, active = EXCLUDED.active`,
-    [f.key, f.name, JSON.stringify(f.fieldMap), f.allowedOrigins, f.honeypotField ?? null, f.redirectUrl ?? null, f.regionId ?? null, f.active],
+    [
+      f.key,
+      f.name,
+      JSON.stringify(f.fieldMap),
+      f.allowedOrigins,
+      f.honeypotField ?? null,
+      f.redirectUrl ?? null,
+      f.regionId ?? null,
+      f.active,
+    ],
   );
 }
 export async function deleteForm(db: Queryable, key: string): Promise<boolean> {
@@ -113,7 +122,17 @@ export async function upsertLine(db: Queryable, l: TelephonyLineSettings): Promi
      ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, number = EXCLUDED.number, secret = EXCLUDED.secret,
        source = EXCLUDED.source, region_id = EXCLUDED.region_id, create_lead_on_outbound = EXCLUDED.create_lead_on_outbound,
        options = EXCLUDED.options, active = EXCLUDED.active`,
-    [l.key, l.name, l.number ?? null, l.secret, l.source ?? null, l.regionId ?? null, l.createLeadOnOutbound, JSON.stringify(l.options), l.active],
+    [
+      l.key,
+      l.name,
+      l.number ?? null,
+      l.secret,
+      l.source ?? null,
+      l.regionId ?? null,
+      l.createLeadOnOutbound,
+      JSON.stringify(l.options),
+      l.active,
+    ],
   );
 }
 export async function deleteLine(db: Queryable, key: string): Promise<boolean> {
@@ -131,15 +150,40 @@ export async function insertMailbox(db: Queryable, m: Omit<MailboxSettings, 'id'
   const r = await db.query<{ id: number }>(
     `INSERT INTO mailboxes (name, address, imap, smtp, folders, sync_since, processed, attachment_max_bytes, active)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-    [m.name, m.address, JSON.stringify(m.imap), m.smtp ? JSON.stringify(m.smtp) : null, m.folders, m.syncSince ?? null, JSON.stringify(m.processed), m.attachmentMaxBytes, m.active],
+    [
+      m.name,
+      m.address,
+      JSON.stringify(m.imap),
+      m.smtp ? JSON.stringify(m.smtp) : null,
+      m.folders,
+      m.syncSince ?? null,
+      JSON.stringify(m.processed),
+      m.attachmentMaxBytes,
+      m.active,
+    ],
   );
   return r.rows[0]!.id;
 }
-export async function updateMailbox(db: Queryable, id: number, m: Omit<MailboxSettings, 'id'>): Promise<boolean> {
+export async function updateMailbox(
+  db: Queryable,
+  id: number,
+  m: Omit<MailboxSettings, 'id'>,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE mailboxes SET name = $2, address = $3, imap = $4, smtp = $5, folders = $6, sync_since = $7, processed = $8,
             attachment_max_bytes = $9, active = $10 WHERE id = $1`,
-    [id, m.name, m.address, JSON.stringify(m.imap), m.smtp ? JSON.stringify(m.smtp) : null, m.folders, m.syncSince ?? null, JSON.stringify(m.processed), m.attachmentMaxBytes, m.active],
+    [
+      id,
+      m.name,
+      m.address,
+      JSON.stringify(m.imap),
+      m.smtp ? JSON.stringify(m.smtp) : null,
+      m.folders,
+      m.syncSince ?? null,
+      JSON.stringify(m.processed),
+      m.attachmentMaxBytes,
+      m.active,
+    ],
   );
   return r.rowCount > 0;
 }
@@ -160,7 +204,10 @@ export function channelSettings(db: Queryable): ChannelSettings {
 export function cursorStore(db: Queryable): CursorStore {
   return {
     async get<T>(connector: string, key: string) {
-      const r = await db.query<{ value: T }>('SELECT value FROM connector_cursors WHERE connector = $1 AND key = $2', [connector, key]);
+      const r = await db.query<{ value: T }>(
+        'SELECT value FROM connector_cursors WHERE connector = $1 AND key = $2',
+        [connector, key],
+      );
       return r.rows[0]?.value;
     },
     async set(connector, key, value) {

@@ -17,10 +17,20 @@ export async function insertDuplicateCandidates(db: Queryable, rows: DuplicateCa
     `INSERT INTO duplicate_candidates (event_id, chosen_type, chosen_id, other_type, other_id, identity_kind, identity_value)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[])
      ON CONFLICT (chosen_type, chosen_id, other_type, other_id) DO NOTHING`,
-    [col('eventId'), col('chosenType'), col('chosenId'), col('otherType'), col('otherId'), col('identityKind'), col('identityValue')],
+    [
+      col('eventId'),
+      col('chosenType'),
+      col('chosenId'),
+      col('otherType'),
+      col('otherId'),
+      col('identityKind'),
+      col('identityValue'),
+    ],
   );
 }
 
 export async function listDuplicateCandidates(db: Queryable, limit = 100) {
-  return (await db.query('SELECT * FROM duplicate_candidates WHERE NOT resolved ORDER BY id DESC LIMIT $1', [limit])).rows;
+  return (
+    await db.query('SELECT * FROM duplicate_candidates WHERE NOT resolved ORDER BY id DESC LIMIT $1', [limit])
+  ).rows;
 }

@@ -25,7 +25,10 @@ export interface OwnerInfo {
 }
 
 /** Every identity row matching any of the given (kind, value) pairs, in one round trip. */
-export async function findIdentities(db: Queryable, keys: { kind: string; value: string }[]): Promise<IdentityRow[]> {
+export async function findIdentities(
+  db: Queryable,
+  keys: { kind: string; value: string }[],
+): Promise<IdentityRow[]> {
   if (keys.length === 0) return [];
   const r = await db.query<IdentityRow>(
     `SELECT i.kind, i.value, i.owner_type, i.owner_id, i.bouncing
@@ -50,7 +53,13 @@ export async function insertIdentities(
      SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::int[])
      ON CONFLICT (kind, value) DO NOTHING
      RETURNING kind, value`,
-    [rows.map((x) => x.kind), rows.map((x) => x.value), rows.map((x) => x.valid), rows.map((x) => x.owner_type), rows.map((x) => x.owner_id)],
+    [
+      rows.map((x) => x.kind),
+      rows.map((x) => x.value),
+      rows.map((x) => x.valid),
+      rows.map((x) => x.owner_type),
+      rows.map((x) => x.owner_id),
+    ],
   );
   return r.rows;
 }
@@ -65,7 +74,12 @@ export async function takeOverIdentities(
     `UPDATE identities i SET owner_type = t.owner_type, owner_id = t.owner_id
        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS t(kind, value, owner_type, owner_id)
       WHERE i.kind = t.kind AND i.value = t.value`,
-    [rows.map((x) => x.kind), rows.map((x) => x.value), rows.map((x) => x.owner_type), rows.map((x) => x.owner_id)],
+    [
+      rows.map((x) => x.kind),
+      rows.map((x) => x.value),
+      rows.map((x) => x.owner_type),
+      rows.map((x) => x.owner_id),
+    ],
   );
 }
 
@@ -79,12 +93,18 @@ export async function identitiesOf(db: Queryable, ownerType: OwnerType, ownerId:
 
 export async function markBouncing(db: Queryable, emails: string[]): Promise<number> {
   if (emails.length === 0) return 0;
-  const r = await db.query(`UPDATE identities SET bouncing = true WHERE kind = 'email' AND value = ANY($1::text[])`, [emails]);
+  const r = await db.query(
+    `UPDATE identities SET bouncing = true WHERE kind = 'email' AND value = ANY($1::text[])`,
+    [emails],
+  );
   return r.rowCount;
 }
 
 /** Owner details (responsible, region, lead status) for a set of owners, in one round trip. */
-export async function findOwners(db: Queryable, owners: { type: OwnerType; id: number }[]): Promise<OwnerInfo[]> {
+export async function findOwners(
+  db: Queryable,
+  owners: { type: OwnerType; id: number }[],
+): Promise<OwnerInfo[]> {
   if (owners.length === 0) return [];
   const ids = (t: OwnerType) => [...new Set(owners.filter((o) => o.type === t).map((o) => o.id))];
   const r = await db.query<OwnerInfo>(

@@ -89,12 +89,24 @@ export async function listLeads(db: Queryable, f: LeadFilter): Promise<LeadRow[]
         AND ($4::timestamptz IS NULL OR created_at >= $4)
         AND ($5::timestamptz IS NULL OR created_at < $5)
       ORDER BY id DESC LIMIT $6 OFFSET $7`,
-    [f.status ?? null, f.responsibleId ?? null, f.source ?? null, f.createdFrom ?? null, f.createdTo ?? null, f.limit, f.offset],
+    [
+      f.status ?? null,
+      f.responsibleId ?? null,
+      f.source ?? null,
+      f.createdFrom ?? null,
+      f.createdTo ?? null,
+      f.limit,
+      f.offset,
+    ],
   );
   return r.rows;
 }
 
-export async function setResponsible(db: Queryable, ownerType: 'lead' | 'contact' | 'company', rows: { id: number; responsibleId: number | null }[]) {
+export async function setResponsible(
+  db: Queryable,
+  ownerType: 'lead' | 'contact' | 'company',
+  rows: { id: number; responsibleId: number | null }[],
+) {
   if (rows.length === 0) return;
   const table = { lead: 'leads', contact: 'contacts', company: 'companies' }[ownerType];
   await db.query(

@@ -24,11 +24,19 @@ export async function getOperator(db: Queryable, id: number): Promise<OperatorRo
   return (await db.query<OperatorRow>(`${SELECT} WHERE o.id = $1 GROUP BY o.id`, [id])).rows[0];
 }
 
-export async function findOperatorByTokenHash(db: Queryable, tokenHash: string): Promise<OperatorRow | undefined> {
-  return (await db.query<OperatorRow>(`${SELECT} WHERE o.token_hash = $1 AND o.active GROUP BY o.id`, [tokenHash])).rows[0];
+export async function findOperatorByTokenHash(
+  db: Queryable,
+  tokenHash: string,
+): Promise<OperatorRow | undefined> {
+  return (
+    await db.query<OperatorRow>(`${SELECT} WHERE o.token_hash = $1 AND o.active GROUP BY o.id`, [tokenHash])
+  ).rows[0];
 }
 
-export async function findOperatorByExtension(db: Queryable, extension: string): Promise<OperatorRow | undefined> {
+export async function findOperatorByExtension(
+  db: Queryable,
+  extension: string,
+): Promise<OperatorRow | undefined> {
   return (await db.query<OperatorRow>(`${SELECT} WHERE o.extension = $1 GROUP BY o.id`, [extension])).rows[0];
 }
 
@@ -46,7 +54,15 @@ export async function insertOperator(db: Queryable, o: OperatorInput, tokenHash:
   const r = await db.query<{ id: number }>(
     `INSERT INTO operators (login, name, email, extension, status, active, token_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [o.login, o.name, o.email ?? null, o.extension ?? null, o.status ?? 'offline', o.active ?? true, tokenHash],
+    [
+      o.login,
+      o.name,
+      o.email ?? null,
+      o.extension ?? null,
+      o.status ?? 'offline',
+      o.active ?? true,
+      tokenHash,
+    ],
   );
   const id = r.rows[0]!.id;
   if (o.regionIds) await setOperatorRegions(db, id, o.regionIds);
@@ -58,7 +74,15 @@ export async function updateOperator(db: Queryable, id: number, o: Partial<Opera
     `UPDATE operators SET login = COALESCE($2, login), name = COALESCE($3, name), email = COALESCE($4, email),
             extension = COALESCE($5, extension), status = COALESCE($6, status), active = COALESCE($7, active)
       WHERE id = $1`,
-    [id, o.login ?? null, o.name ?? null, o.email ?? null, o.extension ?? null, o.status ?? null, o.active ?? null],
+    [
+      id,
+      o.login ?? null,
+      o.name ?? null,
+      o.email ?? null,
+      o.extension ?? null,
+      o.status ?? null,
+      o.active ?? null,
+    ],
   );
   if (r.rowCount && o.regionIds) await setOperatorRegions(db, id, o.regionIds);
   return r.rowCount > 0;
@@ -70,12 +94,18 @@ export async function setOperatorToken(db: Queryable, id: number, tokenHash: str
 
 /** Operators are never deleted (history points at them): they are deactivated. */
 export async function deactivateOperator(db: Queryable, id: number): Promise<boolean> {
-  return (await db.query(`UPDATE operators SET active = false, status = 'offline' WHERE id = $1`, [id])).rowCount > 0;
+  return (
+    (await db.query(`UPDATE operators SET active = false, status = 'offline' WHERE id = $1`, [id])).rowCount >
+    0
+  );
 }
 
 async function setOperatorRegions(db: Queryable, id: number, regionIds: number[]) {
   await db.query('DELETE FROM operator_regions WHERE operator_id = $1', [id]);
-  await db.query('INSERT INTO operator_regions (operator_id, region_id) SELECT $1, unnest($2::int[])', [id, regionIds]);
+  await db.query('INSERT INTO operator_regions (operator_id, region_id) SELECT $1, unnest($2::int[])', [
+    id,
+    regionIds,
+  ]);
 }
 
 /** Candidates for assignment in a region, with their load (open leads + planned activities). */
@@ -96,6 +126,8 @@ export async function regionCandidates(db: Queryable, regionIds: number[]) {
 
 export async function activeOperatorIds(db: Queryable, ids: number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const r = await db.query<{ id: number }>('SELECT id FROM operators WHERE id = ANY($1::int[]) AND active', [ids]);
+  const r = await db.query<{ id: number }>('SELECT id FROM operators WHERE id = ANY($1::int[]) AND active', [
+    ids,
+  ]);
   return new Set(r.rows.map((x) => x.id));
 }

@@ -23,12 +23,23 @@ export async function recordOutcomes(
     `UPDATE processed_events p SET owner_type = t.owner_type, owner_id = t.owner_id, activity_id = t.activity_id
        FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[]) AS t(event_id, owner_type, owner_id, activity_id)
       WHERE p.event_id = t.event_id`,
-    [rows.map((x) => x.eventId), rows.map((x) => x.ownerType), rows.map((x) => x.ownerId), rows.map((x) => x.activityId)],
+    [
+      rows.map((x) => x.eventId),
+      rows.map((x) => x.ownerType),
+      rows.map((x) => x.ownerId),
+      rows.map((x) => x.activityId),
+    ],
   );
 }
 
 export async function getOutcome(db: Queryable, eventId: string) {
-  const r = await db.query<{ event_id: string; owner_type: string | null; owner_id: number | null; activity_id: number | null; processed_at: Date }>(
+  const r = await db.query<{
+    event_id: string;
+    owner_type: string | null;
+    owner_id: number | null;
+    activity_id: number | null;
+    processed_at: Date;
+  }>(
     'SELECT event_id, owner_type, owner_id, activity_id, processed_at FROM processed_events WHERE event_id = $1',
     [eventId],
   );

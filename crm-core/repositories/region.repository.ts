@@ -53,7 +53,15 @@ export async function updateRegion(db: Queryable, id: number, g: Partial<RegionI
             priority = COALESCE($5, priority),
             default_operator_id = CASE WHEN $6::boolean THEN $7 ELSE default_operator_id END
       WHERE id = $1`,
-    [id, g.code ?? null, g.name ?? null, g.strategy ?? null, g.priority ?? null, g.defaultOperatorId !== undefined, g.defaultOperatorId ?? null],
+    [
+      id,
+      g.code ?? null,
+      g.name ?? null,
+      g.strategy ?? null,
+      g.priority ?? null,
+      g.defaultOperatorId !== undefined,
+      g.defaultOperatorId ?? null,
+    ],
   );
   if (r.rowCount && g.rules) await setRules(db, id, g.rules);
   return r.rowCount > 0;
@@ -83,7 +91,10 @@ export async function lockAssignmentState(db: Queryable, regionIds: number[]) {
   ).rows;
 }
 
-export async function saveAssignmentState(db: Queryable, rows: { regionId: number; lastOperatorId: number; count: number }[]) {
+export async function saveAssignmentState(
+  db: Queryable,
+  rows: { regionId: number; lastOperatorId: number; count: number }[],
+) {
   if (rows.length === 0) return;
   await db.query(
     `UPDATE assignment_state s SET last_operator_id = t.last_id, assigned_total = s.assigned_total + t.n, updated_at = now()
@@ -93,7 +104,8 @@ export async function saveAssignmentState(db: Queryable, rows: { regionId: numbe
 }
 
 export async function getSetting<T>(db: Queryable, key: string): Promise<T | undefined> {
-  return (await db.query<{ value: T }>('SELECT value FROM app_settings WHERE key = $1', [key])).rows[0]?.value;
+  return (await db.query<{ value: T }>('SELECT value FROM app_settings WHERE key = $1', [key])).rows[0]
+    ?.value;
 }
 
 export async function putSetting(db: Queryable, key: string, value: unknown): Promise<void> {

@@ -38,7 +38,10 @@ export class OperatorPicker {
     if (region) {
       const available = (this.candidates.get(region.id) ?? []).filter((c) => c.online);
       if (available.length > 0) {
-        const pick = region.strategy === 'least_loaded' ? this.leastLoaded(region.id, available) : this.roundRobin(region.id, available);
+        const pick =
+          region.strategy === 'least_loaded'
+            ? this.leastLoaded(region.id, available)
+            : this.roundRobin(region.id, available);
         pick.load += 1;
         this.pointers.set(region.id, pick.operatorId);
         this.counts.set(region.id, (this.counts.get(region.id) ?? 0) + 1);
@@ -51,7 +54,10 @@ export class OperatorPicker {
     if (this.globalDefault != null && this.activeOperators.has(this.globalDefault)) {
       return { operatorId: this.globalDefault, reason: 'global_default' };
     }
-    return { operatorId: null, reason: region ? 'unassigned:no_available_operator' : 'unassigned:no_region_no_default' };
+    return {
+      operatorId: null,
+      reason: region ? 'unassigned:no_available_operator' : 'unassigned:no_region_no_default',
+    };
   }
 
   /** Next operator after the last one given a contact, in id order, wrapping around. */
@@ -63,10 +69,17 @@ export class OperatorPicker {
   /** Fewest open items; ties go round-robin so equal operators still share evenly. */
   private leastLoaded(regionId: number, available: Candidate[]): Candidate {
     const min = Math.min(...available.map((c) => c.load));
-    return this.roundRobin(regionId, available.filter((c) => c.load === min));
+    return this.roundRobin(
+      regionId,
+      available.filter((c) => c.load === min),
+    );
   }
 
   changedPointers(): { regionId: number; lastOperatorId: number; count: number }[] {
-    return [...this.counts].map(([regionId, count]) => ({ regionId, lastOperatorId: this.pointers.get(regionId)!, count }));
+    return [...this.counts].map(([regionId, count]) => ({
+      regionId,
+      lastOperatorId: this.pointers.get(regionId)!,
+      count,
+    }));
   }
 }

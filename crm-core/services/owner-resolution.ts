@@ -17,7 +17,8 @@ export function effectiveOwner(ref: OwnerRef, owners: Map<string, OwnerInfo>): O
   if (ref.type !== 'lead') return ref;
   const lead = owners.get(ownerKey(ref));
   if (!lead) return ref;
-  if (lead.status === 'converted' && lead.converted_contact_id != null) return { type: 'contact', id: lead.converted_contact_id };
+  if (lead.status === 'converted' && lead.converted_contact_id != null)
+    return { type: 'contact', id: lead.converted_contact_id };
   if (lead.status === 'junk') return undefined;
   return ref;
 }

@@ -19,12 +19,16 @@ const same = (a: string, b: string) => a.trim().toLocaleLowerCase() === b.trim()
  * Regions are tried in priority order and each region's rules in their order; the first matching rule wins.
  * Pure and deterministic: the same hints and rules always give the same region.
  */
-export function resolveRegion(regions: RegionRow[], h: RegionHints): { regionId: number; rule: string } | undefined {
+export function resolveRegion(
+  regions: RegionRow[],
+  h: RegionHints,
+): { regionId: number; rule: string } | undefined {
   if (h.explicitRegionId && regions.some((r) => r.id === h.explicitRegionId)) {
     return { regionId: h.explicitRegionId, rule: 'source' };
   }
   const country =
-    h.country?.toUpperCase() ?? (h.callerPhone ? parsePhoneNumberFromString(h.callerPhone)?.country : undefined);
+    h.country?.toUpperCase() ??
+    (h.callerPhone ? parsePhoneNumberFromString(h.callerPhone)?.country : undefined);
   for (const region of regions) {
     for (const rule of region.rules) {
       if (matches(rule.kind, rule.value)) return { regionId: region.id, rule: `${rule.kind}:${rule.value}` };
@@ -39,7 +43,10 @@ export function resolveRegion(regions: RegionRow[], h: RegionHints): { regionId:
       case 'country':
         return !!country && same(country, value);
       case 'called_line':
-        return !!h.calledLine && (same(h.calledLine, value) || (digits(value).length > 3 && digits(h.calledLine) === digits(value)));
+        return (
+          !!h.calledLine &&
+          (same(h.calledLine, value) || (digits(value).length > 3 && digits(h.calledLine) === digits(value)))
+        );
       case 'form_region':
         return !!h.formRegion && same(h.formRegion, value);
       case 'form_city':

@@ -3,7 +3,15 @@ import { buildInboundContact, type ContactDraft } from '../../event/build.js';
 import type { CallInfo } from '../../event/inbound-contact.js';
 
 /** Builders for valid InboundContact events, as connectors make them. */
-export function formEvent(p: { phone?: string; email?: string; name?: string; region?: string; city?: string; externalId?: string; form?: string }) {
+export function formEvent(p: {
+  phone?: string;
+  email?: string;
+  name?: string;
+  region?: string;
+  city?: string;
+  externalId?: string;
+  form?: string;
+}) {
   return buildInboundContact(
     {
       channel: 'webform',

@@ -3,7 +3,12 @@ import type { RegionRow } from '../../../crm-core/repositories/region.repository
 import { OperatorPicker } from '../../../crm-core/services/operator-picker.js';
 import { resolveRegion } from '../../../crm-core/services/region-resolver.js';
 
-const region = (id: number, strategy: RegionRow['strategy'], rules: RegionRow['rules'], def: number | null = null): RegionRow => ({
+const region = (
+  id: number,
+  strategy: RegionRow['strategy'],
+  rules: RegionRow['rules'],
+  def: number | null = null,
+): RegionRow => ({
   id,
   code: `r${id}`,
   name: `R${id}`,
@@ -12,15 +17,35 @@ const region = (id: number, strategy: RegionRow['strategy'], rules: RegionRow['r
   default_operator_id: def,
   rules,
 });
-const msk = region(1, 'round_robin', [{ kind: 'phone_prefix', value: '+7495' }, { kind: 'form_city', value: 'Moscow' }], 9);
-const spb = region(2, 'least_loaded', [{ kind: 'called_line', value: '+7 812 000-00-00' }, { kind: 'country', value: 'RU' }]);
+const msk = region(
+  1,
+  'round_robin',
+  [
+    { kind: 'phone_prefix', value: '+7495' },
+    { kind: 'form_city', value: 'Moscow' },
+  ],
+  9,
+);
+const spb = region(2, 'least_loaded', [
+  { kind: 'called_line', value: '+7 812 000-00-00' },
+  { kind: 'country', value: 'RU' },
+]);
 
 describe('resolveRegion', () => {
   it('tries regions in priority order and rules in order', () => {
-    expect(resolveRegion([msk, spb], { callerPhone: '+74951234567' })).toEqual({ regionId: 1, rule: 'phone_prefix:+7495' });
-    expect(resolveRegion([msk, spb], { callerPhone: '+78121234567' })).toEqual({ regionId: 2, rule: 'country:RU' });
+    expect(resolveRegion([msk, spb], { callerPhone: '+74951234567' })).toEqual({
+      regionId: 1,
+      rule: 'phone_prefix:+7495',
+    });
+    expect(resolveRegion([msk, spb], { callerPhone: '+78121234567' })).toEqual({
+      regionId: 2,
+      rule: 'country:RU',
+    });
     expect(resolveRegion([msk, spb], { formCity: ' moscow ' })?.regionId).toBe(1);
-    expect(resolveRegion([msk, spb], { calledLine: '+78120000000' })).toEqual({ regionId: 2, rule: 'called_line:+7 812 000-00-00' });
+    expect(resolveRegion([msk, spb], { calledLine: '+78120000000' })).toEqual({
+      regionId: 2,
+      rule: 'called_line:+7 812 000-00-00',
+    });
   });
   it('lets the form or line region win over rules, and finds nothing for unknown hints', () => {
     expect(resolveRegion([msk, spb], { explicitRegionId: 2, callerPhone: '+74951234567' })?.regionId).toBe(2);
@@ -36,7 +61,13 @@ describe('OperatorPicker', () => {
   const online = (ids: number[], load = 0) => ids.map((operatorId) => ({ operatorId, online: true, load }));
 
   it('spreads round robin within ±1, deterministically, continuing from the stored pointer', () => {
-    const picker = new OperatorPicker(regions, new Map([[1, online([3, 5, 7])]]), new Map([[1, 5]]), new Set(), null);
+    const picker = new OperatorPicker(
+      regions,
+      new Map([[1, online([3, 5, 7])]]),
+      new Map([[1, 5]]),
+      new Set(),
+      null,
+    );
     const got = Array.from({ length: 10 }, () => picker.assign(1).operatorId);
     expect(got).toEqual([7, 3, 5, 7, 3, 5, 7, 3, 5, 7]);
     const counts = [3, 5, 7].map((id) => got.filter((x) => x === id).length);
@@ -56,9 +87,20 @@ describe('OperatorPicker', () => {
 
   it('falls back: offline region → region default → global default → unassigned with a reason', () => {
     const offline = new Map([[1, [{ operatorId: 3, online: false, load: 0 }]]]);
-    expect(new OperatorPicker(regions, offline, new Map(), new Set([9]), null).assign(1)).toEqual({ operatorId: 9, reason: 'region_default' });
-    expect(new OperatorPicker(regions, offline, new Map(), new Set([4]), 4).assign(1)).toEqual({ operatorId: 4, reason: 'global_default' });
-    expect(new OperatorPicker(regions, offline, new Map(), new Set(), null).assign(1)).toEqual({ operatorId: null, reason: 'unassigned:no_available_operator' });
-    expect(new OperatorPicker(regions, offline, new Map(), new Set(), null).assign(null).reason).toBe('unassigned:no_region_no_default');
+    expect(new OperatorPicker(regions, offline, new Map(), new Set([9]), null).assign(1)).toEqual({
+      operatorId: 9,
+      reason: 'region_default',
+    });
+    expect(new OperatorPicker(regions, offline, new Map(), new Set([4]), 4).assign(1)).toEqual({
+      operatorId: 4,
+      reason: 'global_default',
+    });
+    expect(new OperatorPicker(regions, offline, new Map(), new Set(), null).assign(1)).toEqual({
+      operatorId: null,
+      reason: 'unassigned:no_available_operator',
+    });
+    expect(new OperatorPicker(regions, offline, new Map(), new Set(), null).assign(null).reason).toBe(
+      'unassigned:no_region_no_default',
+    );
   });
 });

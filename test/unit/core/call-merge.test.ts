@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type CallRecord, isMissedInbound, mergeCall } from '../../../router/call-merge.js';
 
-const base: CallRecord = { status: 'ringing', externalCallId: 'c1', direction: 'inbound', from: '+74951234567', startedAt: '2026-11-23T10:00:00.000Z' };
+const base: CallRecord = {
+  status: 'ringing',
+  externalCallId: 'c1',
+  direction: 'inbound',
+  from: '+74951234567',
+  startedAt: '2026-11-23T10:00:00.000Z',
+};
 const events: CallRecord[] = [
   base,
   { ...base, status: 'answered', answeredAt: '2026-11-23T10:00:12.000Z', operatorExtension: '101' },
@@ -24,7 +30,14 @@ describe('mergeCall', () => {
   const expected = events.reduce<CallRecord | undefined>((acc, e) => mergeCall(acc, e), undefined)!;
 
   it('derives talk and wait time from the timestamps', () => {
-    expect(expected).toMatchObject({ status: 'answered', talkSec: 120, waitSec: 12, durationSec: 132, recordingUrl: 'https://rec.example/1.mp3', operatorExtension: '101' });
+    expect(expected).toMatchObject({
+      status: 'answered',
+      talkSec: 120,
+      waitSec: 12,
+      durationSec: 132,
+      recordingUrl: 'https://rec.example/1.mp3',
+      operatorExtension: '101',
+    });
   });
 
   it('gives the same record for any order and any repetition', () => {

@@ -1,0 +1,139 @@
+import { type Identity, identityKey, normaliseSender } from '../../event/identity.js';
+import { AppError } from '../../lib/errors.js';
+import type { Queryable } from '../db/database.js';
+import { findIdentities, findOwners, type OwnerInfo } from '../repositories/identity.repository.js';
+import { activeOperatorIds, regionCandidates } from '../repositories/operator.repository.js';
+import { getSetting, listRegions } from '../repositories/region.repository.js';
+import { assignmentPointers, type OperatorBrief, operatorsBrief } from '../repositories/report.repository.js';
+import { matchClient } from './client-lookup.js';
+import { OperatorPicker } from './operator-picker.js';
+import { type OwnerRef, ownerKey } from './owner-resolution.js';
+import { resolveRegion } from './region-resolver.js';
+
+export interface LookupQuery {
+  phone?: string;
+  email?: string;
+  telegram?: string;
+}
+
+type IdentityRef = Pick<Identity, 'kind' | 'value'>;
+
+export type LookupResult =
+  | {
+      found: true;
+      entityType: OwnerRef['type'];
+      entityId: number;
+      name: string | null;
+      responsible: (OperatorBrief & { active: boolean }) | null;
+      matchedBy: IdentityRef[];
+      duplicates: {
+        entityType: OwnerRef['type'];
+        entityId: number;
+        name: string | null;
+        matchedBy: IdentityRef[];
+      }[];
+    }
+  | {
+      found: false;
+      /** The query as the router would store it (E.164 phone, lower-case email). */
+      identities: Identity[];
+      wouldAssign: {
+        regionId: number | null;
+        regionRule: string | null;
+        operatorId: number | null;
+        reason: string;
+      };
+    };
+
+/**
+ * "Who is this client and who handles them?" for an operator answering a call or a message. Reads only: the
+ * answer for an unknown client is a prediction of what the router would do for a first contact now.
+ */
+export async function lookupClient(
+  db: Queryable,
+  q: LookupQuery,
+  defaultCountry: string,
+): Promise<LookupResult> {
+  const identities = normaliseSender(
+    {
+      phones: q.phone ? [q.phone] : [],
+      emails: q.email ? [q.email] : [],
+      messengerIds: q.telegram ? [{ kind: 'telegram', id: q.telegram }] : [],
+    },
+    defaultCountry,
+  );
+  if (identities.length === 0) {
+    throw new AppError('VALIDATION', 'phone, email, telegram: give at least one of them', {
+      fields: ['phone', 'email', 'telegram'],
+    });
+  }
+  const rows = await findIdentities(db, identities);
+  const holders = new Map(
+    rows.map((r) => [identityKey(r as IdentityRef), { type: r.owner_type, id: r.owner_id }]),
+  );
+  const owners = await loadOwners(db, [...holders.values()]);
+  const { best, others, matchedBy } = matchClient(identities, holders, owners);
+  if (!best) return { found: false, identities, wouldAssign: await predictAssignment(db, identities) };
+
+  const info = owners.get(ownerKey(best));
+  const responsibleId = info?.responsible_id ?? null;
+  const [responsible] = responsibleId != null ? await operatorsBrief(db, [responsibleId]) : [];
+  return {
+    found: true,
+    entityType: best.type,
+    entityId: best.id,
+    name: info?.name ?? null,
+    responsible: responsible ? { ...responsible, active: info?.responsible_active === true } : null,
+    matchedBy: matchedBy.get(ownerKey(best)) ?? [],
+    duplicates: others.map((o) => ({
+      entityType: o.type,
+      entityId: o.id,
+      name: owners.get(ownerKey(o))?.name ?? null,
+      matchedBy: matchedBy.get(ownerKey(o)) ?? [],
+    })),
+  };
+}
+
+/** Holders and, for converted leads, the contacts they became (effectiveOwner needs both). */
+async function loadOwners(db: Queryable, refs: OwnerRef[]): Promise<Map<string, OwnerInfo>> {
+  const key = (o: OwnerInfo) => ownerKey({ type: o.owner_type, id: o.owner_id });
+  const owners = new Map((await findOwners(db, refs)).map((o) => [key(o), o]));
+  const converted = [...owners.values()]
+    .filter((o) => o.converted_contact_id != null)
+    .map((o) => ({ type: 'contact' as const, id: o.converted_contact_id! }));
+  for (const o of await findOwners(db, converted)) owners.set(key(o), o);
+  return owners;
+}
+
+/** The router's region rules and operator picker, fed the same inputs, without locking or saving pointers. */
+async function predictAssignment(db: Queryable, identities: Identity[]) {
+  const regions = await listRegions(db);
+  const callerPhone = identities.find((i) => i.kind === 'phone' && i.valid)?.value;
+  const region = resolveRegion(regions, { callerPhone });
+  const regionIds = region ? [region.regionId] : [];
+  const candidates = await regionCandidates(db, regionIds);
+  const pointers = await assignmentPointers(db, regionIds);
+  const globalDefault = (await getSetting<number | null>(db, 'default_operator_id')) ?? null;
+  const regionMap = new Map(regions.map((r) => [r.id, r]));
+  const regionDefault = region ? (regionMap.get(region.regionId)?.default_operator_id ?? null) : null;
+  const defaults = [globalDefault, regionDefault].filter((x): x is number => x != null);
+  const picker = new OperatorPicker(
+    regionMap,
+    new Map(
+      regionIds.map((id) => [
+        id,
+        candidates.map((c) => ({ operatorId: c.operator_id, online: c.status === 'online', load: c.load })),
+      ]),
+    ),
+    new Map(pointers.map((p) => [p.region_id, p.last_operator_id])),
+    await activeOperatorIds(db, defaults),
+    globalDefault,
+  );
+  const a = picker.assign(region?.regionId ?? null);
+  return {
+    regionId: region?.regionId ?? null,
+    regionRule: region?.rule ?? null,
+    operatorId: a.operatorId,
+    reason: a.reason,
+  };
+}
