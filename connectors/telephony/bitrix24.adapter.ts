@@ -1,0 +1,86 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AppError } from '../../lib/errors.js';
+import type { ConnectorContext } from '../contract.js';
+import { bearerToken, deny, findLine, safeEqual } from './auth.js';
+import { finish, type MethodResult, register } from './bitrix24-methods.js';
+import { publishCall } from './call-event.js';
+import {
+  lookup,
+  type Params,
+  param,
+  parseForm,
+  parseParams,
+  type RawBody,
+  rawBody,
+  rawQuery,
+} from './http.js';
+
+type Method = typeof register;
+const METHODS: Record<string, Method> = {
+  'telephony.externalcall.register': register,
+  'telephony.externalcall.finish': finish,
+};
+
+const REDACTED = '[redacted]';
+
+/** The `auth` parameter is the line secret: it must not reach the event's audit copy. */
+export function auditCopy(body: RawBody, query: string): { contentType: string; body: string } {
+  if (!body.text.trim()) return { contentType: 'application/x-www-form-urlencoded', body: redactForm(query) };
+  const looksJson = body.contentType.includes('json') || /^\s*\{/.test(body.text);
+  return { contentType: body.contentType, body: looksJson ? redactJson(body.text) : redactForm(body.text) };
+}
+
+function redactForm(text: string): string {
+  const sp = new URLSearchParams(text);
+  if (!sp.has('auth')) return text;
+  sp.set('auth', REDACTED);
+  return sp.toString();
+}
+
+function redactJson(text: string): string {
+  try {
+    const data = JSON.parse(text) as Record<string, unknown>;
+    return data && typeof data === 'object' && 'auth' in data
+      ? JSON.stringify({ ...data, auth: REDACTED })
+      : text;
+  } catch {
+    return text;
+  }
+}
+
+interface Route {
+  Params: { line: string; token?: string; method: string };
+}
+
+/**
+ * Bitrix REST clients call `<webhook base>/<method>[.json]` with GET or POST (form or JSON). Two URL shapes:
+ * `.../bitrix24/<line>/<method>` with `auth=<secret>` or a Bearer header, and `.../bitrix24/<line>/<secret>/`
+ * as the webhook base, which is how PBX modules configured for a Bitrix24 inbound webhook build their URLs.
+ */
+export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
+  async function handle(req: FastifyRequest<Route>): Promise<{ result: Record<string, unknown> }> {
+    const line = await findLine(ctx, 'bitrix24', req.params.line);
+    const body = rawBody(req);
+    const query = rawQuery(req);
+    // Bitrix clients put parameters in the query, the body, or both; the body wins a conflict.
+    const p: Params = { ...parseForm(query), ...parseParams(body) };
+    const given = req.params.token ?? param(p, 'auth') ?? bearerToken(req);
+    if (!given || !safeEqual(given, line.secret)) deny(ctx, 'bitrix24', line.key, 'wrong or missing auth');
+
+    const method = lookup(METHODS, req.params.method.replace(/\.json$/i, '').toLowerCase());
+    if (!method) throw new AppError('NOT_FOUND', `method ${req.params.method} is not supported`);
+    const { record, result }: MethodResult = method(p, line, auditCopy(body, query), new Date());
+    await publishCall(ctx, record);
+    return { result };
+  }
+
+  return async (app) => {
+    for (const url of ['/bitrix24/:line/:method', '/bitrix24/:line/:token/:method']) {
+      app.route<Route>({
+        method: ['GET', 'POST'],
+        url,
+        handler: async (req, reply) => reply.send(await handle(req)),
+      });
+    }
+  };
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { type AppConfig, loadConfig } from '../../app/config.js';
+import type { Publisher } from '../../bus/bus.js';
+import type { ChannelSettings, CursorStore, TelephonyLineSettings } from '../../connectors/contract.js';
+import { createTelephonyConnector } from '../../connectors/telephony/index.js';
+import type { InboundContact } from '../../event/inbound-contact.js';
+import { AppError, isAppError } from '../../lib/errors.js';
+
+/**
+ * A small app around the telephony connector for unit tests: the real plugin under its real prefix, an error
+ * handler equivalent to the central one (AppError -> status and `{ error: { code, message, fields } }`,
+ * Retry-After), a recording Publisher and in-memory ChannelSettings.
+ */
+
+export class RecordingPublisher implements Publisher {
+  readonly events: InboundContact[] = [];
+  /** When set, publish() rejects with it and records nothing. */
+  failWith?: Error;
+  async publish(events: InboundContact[]): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.events.push(...events);
+  }
+}
+
+export const busDown = () => new AppError('BUS_UNAVAILABLE', 'bus is down (test)', { retryAfterSec: 5 });
+
+export function telephonyLine(overrides: Partial<TelephonyLineSettings> = {}): TelephonyLineSettings {
+  return {
+    key: 'main',
+    name: 'Main line',
+    number: '+74957654321',
+    secret: 'line-secret-0123456789',
+    source: 'Yandex Direct',
+    regionId: 7,
+    createLeadOnOutbound: false,
+    options: {},
+    active: true,
+    ...overrides,
+  };
+}
+
+export function memoryTelephonySettings(lines: TelephonyLineSettings[]): ChannelSettings {
+  const byKey = new Map(lines.map((l) => [l.key, l]));
+  return {
+    getForm: async () => undefined,
+    getTelephonyLine: async (key) => byKey.get(key),
+    listMailboxes: async () => [],
+  };
+}
+
+const noCursors: CursorStore = { get: async () => undefined, set: async () => {} };
+
+export interface TelephonyTestApp {
+  app: FastifyInstance;
+  bus: RecordingPublisher;
+  config: Readonly<AppConfig>;
+}
+
+export const PUBLIC_URL = 'https://ingest.example.com';
+
+export async function buildTelephonyApp(
+  opts: { lines?: TelephonyLineSettings[]; env?: Record<string, string> } = {},
+): Promise<TelephonyTestApp> {
+  const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', PUBLIC_URL, ...opts.env });
+  const bus = new RecordingPublisher();
+  const app = Fastify();
+  app.setErrorHandler((err, _request, reply) => {
+    if (isAppError(err)) {
+      if (err.retryAfterSec !== undefined) reply.header('retry-after', String(err.retryAfterSec));
+      return reply
+        .code(err.status)
+        .send({ error: { code: err.code, message: err.message, fields: err.fields } });
+    }
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    return reply.code(status).send({ error: { code: 'INTERNAL', message: String(err) } });
+  });
+  const connector = createTelephonyConnector({
+    config,
+    logger: pino({ level: 'silent' }),
+    bus,
+    settings: memoryTelephonySettings(opts.lines ?? [telephonyLine()]),
+    cursors: noCursors,
+  });
+  await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
+  await app.ready();
+  return { app, bus, config };
+}
+
+const FIXTURES = new URL('../unit/telephony/fixtures/', import.meta.url);
+
+/** A fixture file as text, exactly as stored (the wire bytes for urlencoded bodies). */
+export const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8').trimEnd();
+
+/**
+ * FreeSWITCH's switch_url_encode: the characters it treats as unsafe, and every byte outside printable ASCII,
+ * become %XX (upper-case hex). '/', ',' and '.' stay as they are, unlike encodeURIComponent.
+ */
+export function freeswitchUrlEncode(text: string): string {
+  const unsafe = '\r\n "#%&+:;<=>?@[\\]^`{|}';
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out +=
+      byte < 32 || byte > 126 || unsafe.includes(ch)
+        ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : ch;
+  }
+  return out;
+}
+
+export const basicAuth = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
