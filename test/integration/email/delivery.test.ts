@@ -4,6 +4,7 @@ import { createEmailConnector, type EmailConnector } from '../../../connectors/e
 import { cursorKey, type FolderCursor } from '../../../connectors/email/sync.js';
 import {
   dovecot,
+  dropFolders,
   imapClient,
   mailboxSettings,
   mailContext,
@@ -59,6 +60,7 @@ describe.skipIf(!ok)('email connector on Dovecot: delivery, restarts, reconnects
   });
   afterAll(async () => {
     await connector?.stop();
+    await dropFolders(USER, [folder, `${folder}-added`]);
   });
 
   it('mail sent over SMTP is published through IDLE, within seconds', async () => {
@@ -137,7 +139,7 @@ describe.skipIf(!ok)('email connector on Dovecot: delivery, restarts, reconnects
   });
 
   it('a mailbox added to the settings starts without a restart, and stops when deactivated', async () => {
-    const folder2 = `it-${run}-added`;
+    const folder2 = `${folder}-added`;
     const c = await imapClient(USER);
     await c.mailboxCreate(folder2);
     await c.logout();

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailConnector, type EmailConnector } from '../../../connectors/email/index.js';
-import { dovecot, imapClient, mailboxSettings, mailContext, waitFor } from '../../support/mail-harness.js';
+import {
+  dovecot,
+  dropFolders,
+  imapClient,
+  mailboxSettings,
+  mailContext,
+  waitFor,
+} from '../../support/mail-harness.js';
 import { imapAvailable } from '../../support/services.js';
 
 /**
@@ -50,6 +57,7 @@ describe.skipIf(!ok)('email connector survives Dovecot restarts and outages', ()
   });
   afterAll(async () => {
     await connector?.stop();
+    await dropFolders(USER, [folder], INSTANCE.port).catch(() => undefined);
     dovecot(['stop'], INSTANCE);
   });
 

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AttachmentMeta } from '../../../connectors/email/attachments.js';
 import { createEmailConnector, type EmailConnector } from '../../../connectors/email/index.js';
 import { cursorKey, type FolderCursor } from '../../../connectors/email/sync.js';
 import { RAW_LIMIT } from '../../../event/inbound-contact.js';
 import {
+  dropFolders,
   imapClient,
   mailboxSettings,
   mailContext,
@@ -24,11 +25,14 @@ const msg = (id: string, subject = id) =>
 
 describe.skipIf(!ok)('email connector on Dovecot: sync rules and message sizes', () => {
   let connector: EmailConnector | undefined;
+  const created: string[] = [];
   afterEach(async () => {
     await connector?.stop();
     connector = undefined;
   });
+  afterAll(() => dropFolders(USER, created));
   async function folderWith(name: string, messages: { raw: string; date?: Date }[] = []) {
+    created.push(name);
     const c = await imapClient(USER);
     await c.mailboxCreate(name);
     for (const m of messages) await c.append(name, m.raw, [], m.date);
@@ -90,6 +94,7 @@ describe.skipIf(!ok)('email connector on Dovecot: sync rules and message sizes',
   ])('processed action %s is applied after publish', async (name, processed) => {
     const folder = `proc-${name}-${run}`;
     await folderWith(folder);
+    if (processed.action === 'move') created.push(processed.folder);
     const h = mailContext();
     h.settings.mailboxes = [
       mailboxSettings({ id: 210 + name.length, address: USER, folders: [folder], processed }),

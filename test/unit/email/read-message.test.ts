@@ -60,4 +60,14 @@ describe('readMessage', () => {
     setTimeout(() => source.destroy(), 10);
     await expect(readMessage(source)).rejects.toThrow('closed before its end');
   });
+
+  it('mailparser itself refuses some messages (here: more than 1000 MIME parts)', async () => {
+    const parts = Array.from({ length: 1200 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\np${i}\r\n`);
+    const bytes = Buffer.from(
+      `Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${parts.join('')}--b--\r\n`,
+    );
+    const r = await readMessage(chunks(bytes, 4096));
+    expect('parseError' in r && String(r.parseError)).toMatch(/child nodes/);
+    expect(r.raw.sha256).toBe(sha256Hex(bytes));
+  });
 });
