@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { apiRoutes } from './routes/index.js';
+import { telephonyApi } from './telephony/routes.js';
 
 export interface ServerDeps {
   config: Readonly<AppConfig>;

@@ -17,6 +17,7 @@ export async function buildActivities(
   resolve: (t: Decision['target']) => OwnerRef | null,
   responsibleOf: (d: Decision, owner: OwnerRef | null) => number | null,
   opts: { callbackDeadlineMin: number; meaningfulCallSec: number },
+  operatorByExtension: Map<string, number> = new Map(),
 ): Promise<(number | null)[]> {
   const callKey = (d: Decision) => {
     const c = d.event.content.call;
@@ -42,11 +43,17 @@ export async function buildActivities(
     const key = callKey(d);
     if (key && e.content.call) {
       const prev = merged.get(key);
-      const call = mergeCall(prev?.call, { ...e.content.call, direction: e.direction });
+      // Recording callbacks carry no direction (connectors default them to inbound): keep the call's own.
+      const direction = e.meta?.stage === 'recording' && prev ? prev.call.direction : e.direction;
+      const call = mergeCall(prev?.call, { ...e.content.call, direction });
       const firstAt = prev?.firstAt && prev.firstAt < e.occurredAt ? prev.firstAt : e.occurredAt;
       merged.set(key, { call, d, firstAt });
       const existing = callRow.get(key);
-      const row = callActivity(d, owner, responsibleOf(d, owner), call, key, firstAt, opts.meaningfulCallSec);
+      const handledBy = call.operatorExtension ? operatorByExtension.get(call.operatorExtension) : undefined;
+      // The operator who answered owns the call activity; otherwise the client's responsible does.
+      const responsible = call.status === 'answered' && handledBy ? handledBy : responsibleOf(d, owner);
+      const row = callActivity(d, owner, responsible, call, key, firstAt, opts.meaningfulCallSec);
+      if (handledBy) row.details.operatorId = handledBy;
       if (existing !== undefined)
         rows[existing] = { ...row, ownerType: rows[existing]!.ownerType, ownerId: rows[existing]!.ownerId };
       else {

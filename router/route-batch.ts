@@ -94,7 +94,11 @@ export async function routeBatch(
       ),
       regions,
     },
-    { mayCreateLead: (e) => e.direction === 'inbound' || e.meta?.createLeadOnOutbound === true },
+    {
+      // Outbound calls to unknown numbers create a lead only when the line says so; blocked callers never do.
+      mayCreateLead: (e) =>
+        e.meta?.blocked !== true && (e.direction === 'inbound' || e.meta?.createLeadOnOutbound === true),
+    },
   );
 
   // --- assignment -----------------------------------------------------------------------------------
@@ -198,7 +202,11 @@ export async function routeBatch(
 
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
     assigned.get(d)?.operatorId ?? (owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null);
-  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
+  const extensions = [
+    ...new Set(events.map((e) => e.content.call?.operatorExtension).filter((x): x is string => !!x)),
+  ];
+  const byExtension = await operators.operatorsByExtensions(tx, extensions);
+  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts, byExtension);
   await regionsRepo.saveAssignmentState(tx, picker.changedPointers());
   await duplicates.insertDuplicateCandidates(
     tx,

@@ -131,3 +131,16 @@ export async function activeOperatorIds(db: Queryable, ids: number[]): Promise<S
   ]);
   return new Set(r.rows.map((x) => x.id));
 }
+
+/** Operators by PBX extension (call events name the extension that answered). */
+export async function operatorsByExtensions(
+  db: Queryable,
+  extensions: string[],
+): Promise<Map<string, number>> {
+  if (extensions.length === 0) return new Map();
+  const r = await db.query<{ id: number; extension: string }>(
+    'SELECT id, extension FROM operators WHERE extension = ANY($1::text[])',
+    [extensions],
+  );
+  return new Map(r.rows.map((x) => [x.extension, x.id]));
+}

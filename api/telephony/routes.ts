@@ -1,0 +1,95 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../../app/config.js';
+import type { Database } from '../../crm-core/db/database.js';
+import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
+import { getLine } from '../../crm-core/repositories/channel-settings.repository.js';
+import { lookupClient } from '../../crm-core/services/lookup.service.js';
+import { AppError } from '../../lib/errors.js';
+
+export interface TelephonyApiDeps {
+  db: Database;
+  config: Readonly<AppConfig>;
+}
+
+const safeEqual = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+const bearer = (req: FastifyRequest) => /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+
+/**
+ * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
+ */
+export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
+  app.get<{ Querystring: { from?: string; line?: string } }>(
+    '/v1/telephony/route',
+    {
+      schema: {
+        tags: ['telephony'],
+        summary: 'Whom should the PBX ring for this caller? (Bearer: the line secret)',
+        querystring: {
+          type: 'object',
+          required: ['from', 'line'],
+          properties: { from: { type: 'string', minLength: 1 }, line: { type: 'string', minLength: 1 } },
+        },
+      },
+    },
+    async (req) => {
+      const line = await getLine(db, req.query.line!);
+      const token = bearer(req) ?? '';
+      if (!line || !line.active || !safeEqual(token, line.secret)) {
+        throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
+      }
+      const r = await lookupClient(db, { phone: req.query.from }, config.defaultCountry);
+      if (r.found) {
+        return {
+          known: true,
+          client: { entityType: r.entityType, entityId: r.entityId, name: r.name },
+          operator: r.responsible?.active ? r.responsible : null,
+          reason: r.responsible?.active ? 'responsible' : 'responsible_inactive',
+        };
+      }
+      return {
+        known: false,
+        client: null,
+        operator: r.wouldAssign.operatorId != null ? { id: r.wouldAssign.operatorId } : null,
+        reason: r.wouldAssign.reason,
+        regionId: r.wouldAssign.regionId,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { from: string; to: string; groupBy?: CallGroupBy } }>(
+    '/v1/reports/calls',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Call statistics per operator, line or day (admin)',
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            groupBy: { type: 'string', enum: ['operator', 'line', 'day'], default: 'day' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      if (!safeEqual(bearer(req) ?? '', config.adminToken))
+        throw new AppError('UNAUTHORIZED', 'authorization: admin token required');
+      if (req.query.from >= req.query.to)
+        throw new AppError('VALIDATION', 'to: must be after from', { fields: ['to'] });
+      const groupBy = req.query.groupBy ?? 'day';
+      return {
+        from: req.query.from,
+        to: req.query.to,
+        groupBy,
+        rows: await callReport(db, req.query.from, req.query.to, groupBy, new Date()),
+      };
+    },
+  );
+};
