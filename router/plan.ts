@@ -147,8 +147,10 @@ export function planBatch(
 
 function threadOwner(e: InboundContact, threadOwners: Map<string, OwnerRef | null>): OwnerRef | undefined {
   const t = e.thread;
-  if (!t) return undefined;
-  for (const id of [t.inReplyTo, ...(t.references ?? []).slice().reverse()]) {
+  // A bounce belongs with the message it reports on, whatever its own headers say.
+  const bounced = bounceOf(e)?.originalMessageId;
+  if (!t && !bounced) return undefined;
+  for (const id of [bounced, t?.inReplyTo, ...(t?.references ?? []).slice().reverse()]) {
     const o = id ? threadOwners.get(id) : undefined;
     if (o) return o;
   }
@@ -170,5 +172,16 @@ export function regionHints(e: InboundContact): RegionHints {
     formRegion: e.regionHints.formRegion,
     formCity: e.regionHints.formCity,
     country: e.regionHints.country,
+  };
+}
+
+export function bounceOf(
+  e: InboundContact,
+): { recipients: string[]; originalMessageId?: string } | undefined {
+  const b = e.meta?.bounce as { recipients?: unknown; originalMessageId?: unknown } | undefined;
+  if (!b || !Array.isArray(b.recipients)) return undefined;
+  return {
+    recipients: b.recipients.filter((r): r is string => typeof r === 'string'),
+    originalMessageId: typeof b.originalMessageId === 'string' ? b.originalMessageId : undefined,
   };
 }

@@ -8,12 +8,12 @@ import * as processed from '../crm-core/repositories/processed-event.repository.
 import * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { OperatorPicker } from '../crm-core/services/operator-picker.js';
 import { type OwnerRef, ownerKey } from '../crm-core/services/owner-resolution.js';
-import { identityKey } from '../event/identity.js';
+import { identityKey, normaliseEmail } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
-import { type Decision, planBatch } from './plan.js';
+import { bounceOf, type Decision, planBatch } from './plan.js';
 
 export interface RouteOptions {
   callbackDeadlineMin: number;
@@ -54,7 +54,10 @@ export async function routeBatch(
     events.flatMap((e) => e.sender.identities),
   );
   const messageIds = events
-    .flatMap((e) => (e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : []))
+    .flatMap((e) => [
+      bounceOf(e)?.originalMessageId,
+      ...(e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : []),
+    ])
     .filter((x): x is string => !!x);
   const threadRows = await activities.ownersByMessageIds(tx, [...new Set(messageIds)]);
   const ownerRefs: OwnerRef[] = idRows.map((r) => ({ type: r.owner_type, id: r.owner_id }));
@@ -232,6 +235,10 @@ export async function routeBatch(
       createdLead: d.target.kind === 'new-lead' && newLeads[d.target.index] === i,
     };
   });
+  // Bounces mark the failed addresses, so replies can warn and reports can count them.
+  await identities.markBouncing(tx, [
+    ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
+  ]);
   await processed.recordOutcomes(tx, outcomes);
   return outcomes;
 }

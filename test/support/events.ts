@@ -70,3 +70,39 @@ export function callEvent(p: {
     { defaultCountry: 'RU', now: p.at ? new Date(p.at) : undefined },
   );
 }
+
+export function emailEvent(p: {
+  from?: string;
+  name?: string;
+  messageId: string;
+  inReplyTo?: string;
+  references?: string[];
+  subject?: string;
+  robot?: 'auto-reply' | 'bounce' | 'list' | 'bulk';
+  bounce?: { recipients: string[]; originalMessageId?: string };
+}) {
+  return buildInboundContact(
+    {
+      channel: 'email',
+      source: { type: 'mailbox', key: 'sales@example.test', name: 'Sales' },
+      externalId: p.messageId,
+      kind: 'message',
+      // Robots carry no identity: the connector keeps their address in meta.from only.
+      sender: { name: p.name, emails: p.robot || !p.from ? [] : [p.from] },
+      content: { subject: p.subject ?? 'Question', text: 'Hello' },
+      thread: {
+        messageId: p.messageId,
+        inReplyTo: p.inReplyTo,
+        references: p.references,
+        ref: p.references?.[0] ?? p.inReplyTo ?? p.messageId,
+      },
+      raw: { contentType: 'message/rfc822', body: 'raw' },
+      meta: {
+        from: { address: p.from },
+        ...(p.robot ? { robot: p.robot } : {}),
+        ...(p.bounce ? { bounce: p.bounce } : {}),
+      },
+    },
+    { defaultCountry: 'RU' },
+  );
+}
