@@ -55,6 +55,9 @@ export function normaliseMessage(
 ): ContactDraft {
   const from = addresses(parsed.from)[0];
   const robot = classifyRobot({ headerLines: parsed.headerLines, fromAddress: from?.address });
+  // Mail from the mailbox's own address (a colleague's Bcc-to-self, a copy filed into INBOX by a mail client)
+  // must not make our own address a client either.
+  const fromMailbox = !!from && from.address.toLowerCase() === loc.mailbox.address.toLowerCase();
   const messageId = canonicalMessageId(parsed.messageId);
   const references = messageIdList(parsed.references);
   const inReplyTo = messageIdList(parsed.inReplyTo)[0];
@@ -81,6 +84,7 @@ export function normaliseMessage(
     sha256: raw.sha256,
     rawEncoding: rawCopy.encoding,
     dateInvalid: date.valid ? undefined : true,
+    fromMailbox: fromMailbox || undefined,
   };
   if (robot) {
     meta.robot = robot.kind;
@@ -101,7 +105,7 @@ export function normaliseMessage(
     externalId: externalIdOf(messageId, raw.sha256),
     occurredAt: date.valid ? date.value : (loc.internalDate ?? now),
     // A robot is never a client: its address goes to meta.from only, so no lead or identity comes from it.
-    sender: { name: clip(from?.name, 1000), emails: from && !robot ? [from.address] : [] },
+    sender: { name: clip(from?.name, 1000), emails: from && !robot && !fromMailbox ? [from.address] : [] },
     content: { subject: clip(parsed.subject?.trim(), 1000) || undefined, text: body.text },
     thread: {
       messageId,

@@ -100,7 +100,8 @@ export class FolderWatcher {
     });
     try {
       await client.connect();
-      await client.mailboxOpen(this.folder);
+      // EXAMINE when nothing is to be marked: the connector then cannot change the mailbox even by accident.
+      await client.mailboxOpen(this.folder, { readOnly: this.mailbox.processed.action === 'none' });
       this.log.info(
         { uidValidity: String(client.mailbox ? client.mailbox.uidValidity : '') },
         'email: folder open',

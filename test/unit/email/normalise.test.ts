@@ -144,6 +144,16 @@ describe('normaliseMessage', () => {
     ]);
   });
 
+  it("mail from the mailbox's own address creates no identity", async () => {
+    const e = await eventOf('own-outbound.eml'); // From: sales@example.test, the fixture mailbox
+    expect(e.sender.identities).toEqual([]);
+    expect(e.meta).toMatchObject({
+      fromMailbox: true,
+      from: { address: 'sales@example.test', name: 'Sales' },
+    });
+    expect((await eventOf('cp1251-base64.eml')).meta?.fromMailbox).toBeUndefined();
+  });
+
   it('a mailing-list post is marked and creates no identity', async () => {
     const e = await eventOf('mailing-list.eml');
     expect(e.meta?.robot).toBe('list');
