@@ -12,6 +12,7 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { createPgliteDatabase } from '../crm-core/db/pglite.js';
 import { channelSettings, cursorStore } from '../crm-core/repositories/channel-settings.repository.js';
+import { clientDirectory } from '../crm-core/services/client-directory.js';
 import type { Logger } from '../lib/logger.js';
 import { createRouter } from '../router/router.js';
 import type { AppConfig } from './config.js';
@@ -71,7 +72,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   if (runs('router')) subscription = await bus.subscribe(router.handle);
 
   const connectors: Connector[] = runs('connectors')
-    ? createConnectors({ config, logger, bus, settings: channelSettings(db), cursors: cursorStore(db) })
+    ? createConnectors({
+        config,
+        logger,
+        bus,
+        settings: channelSettings(db),
+        cursors: cursorStore(db),
+        clients: clientDirectory(db, config.defaultCountry),
+      })
     : [];
   const app = await buildServer({
     config,

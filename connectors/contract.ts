@@ -24,6 +24,16 @@ export interface ConnectorContext {
   bus: Publisher;
   settings: ChannelSettings;
   cursors: CursorStore;
+  /** Read-only "who is this caller?" for vendor protocols whose answer names the CRM entity (Bitrix24). */
+  clients?: ClientDirectory;
+}
+
+export interface ClientDirectory {
+  findByPhone(
+    phone: string,
+  ): Promise<
+    { entityType: 'lead' | 'contact' | 'company'; entityId: number; responsibleId: number | null } | undefined
+  >;
 }
 
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;

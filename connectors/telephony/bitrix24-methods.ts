@@ -86,7 +86,7 @@ export function register(
         ...(crmCreate === undefined ? {} : { crmCreate }),
       },
     },
-    // The connector cannot look up or create CRM entities, so the entity fields are always null.
+    // The adapter fills the entity fields from the read-only client directory when one is given.
     result: {
       CALL_ID: callId,
       CRM_CREATED_LEAD: null,

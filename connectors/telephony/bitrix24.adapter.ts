@@ -71,6 +71,17 @@ export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
     if (!method) throw new AppError('NOT_FOUND', `method ${req.params.method} is not supported`);
     const { record, result }: MethodResult = method(p, line, auditCopy(body, query), new Date());
     await publishCall(ctx, record);
+    // Bitrix PBX modules show the client's card from this answer. The lookup runs after the publish, so in
+    // the embedded default a lead created by this very call is found; with Kafka it may not be routed yet.
+    if (result.CALL_ID && 'CRM_ENTITY_TYPE' in result && ctx.clients) {
+      const phone = param(p, 'PHONE_NUMBER');
+      const found = phone ? await ctx.clients.findByPhone(phone).catch(() => undefined) : undefined;
+      if (found)
+        Object.assign(result, {
+          CRM_ENTITY_TYPE: found.entityType.toUpperCase(),
+          CRM_ENTITY_ID: found.entityId,
+        });
+    }
     return { result };
   }
 

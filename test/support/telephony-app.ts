@@ -3,7 +3,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type AppConfig, loadConfig } from '../../app/config.js';
 import type { Publisher } from '../../bus/bus.js';
-import type { ChannelSettings, CursorStore, TelephonyLineSettings } from '../../connectors/contract.js';
+import type {
+  ChannelSettings,
+  ClientDirectory,
+  CursorStore,
+  TelephonyLineSettings,
+} from '../../connectors/contract.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { AppError, isAppError } from '../../lib/errors.js';
@@ -61,7 +66,7 @@ export interface TelephonyTestApp {
 export const PUBLIC_URL = 'https://ingest.example.com';
 
 export async function buildTelephonyApp(
-  opts: { lines?: TelephonyLineSettings[]; env?: Record<string, string> } = {},
+  opts: { lines?: TelephonyLineSettings[]; env?: Record<string, string>; clients?: ClientDirectory } = {},
 ): Promise<TelephonyTestApp> {
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', PUBLIC_URL, ...opts.env });
   const bus = new RecordingPublisher();
@@ -82,6 +87,7 @@ export async function buildTelephonyApp(
     bus,
     settings: memoryTelephonySettings(opts.lines ?? [telephonyLine()]),
     cursors: noCursors,
+    clients: opts.clients,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
   await app.ready();
