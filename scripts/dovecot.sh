@@ -23,6 +23,10 @@ USERS=(inbox@example.test sales@example.test support@example.test)
 BASE_DIR="$RUN/run"
 if [ "${#BASE_DIR}" -gt 60 ]; then BASE_DIR="/tmp/dovecot-$(printf '%s' "$RUN" | md5sum | cut -c1-8)"; fi
 
+# Which config the Dovecot on this port was started with, so `kick` also works from another checkout of the
+# repo (CI's fresh clone finds the developer's instance already running and uses it).
+POINTER="/tmp/contact-ingest-dovecot-$IMAP_PORT.conf-path"
+
 log() { printf 'dovecot.sh: %s\n' "$*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -93,6 +97,12 @@ CONF
 
 dovecot_running() { [ -f "$CONF" ] && doveadm -c "$CONF" process status >/dev/null 2>&1 && port_open "$IMAP_PORT"; }
 
+active_conf() {
+  if [ -f "$CONF" ] && doveadm -c "$CONF" process status >/dev/null 2>&1; then echo "$CONF"; return; fi
+  if [ -f "$POINTER" ] && [ -f "$(cat "$POINTER")" ]; then cat "$POINTER"; return; fi
+  echo "$CONF"
+}
+
 sink_running() { [ -f "$SINK_PID" ] && kill -0 "$(cat "$SINK_PID")" 2>/dev/null; }
 
 wait_port() {
@@ -111,12 +121,14 @@ start_dovecot() {
   # Its own stdio closed: a caller that captures our output (CI, execFileSync) must not wait on the daemon.
   dovecot -c "$CONF" </dev/null >/dev/null 2>&1
   wait_port "$IMAP_PORT" "dovecot" || { tail -20 "$RUN/dovecot.log" >&2; return 1; }
+  echo "$CONF" >"$POINTER"
   log "IMAP on 127.0.0.1:$IMAP_PORT (log: $RUN/dovecot.log)"
 }
 
 start_sink() {
   if sink_running; then log "SMTP sink already running (pid $(cat "$SINK_PID"))"; return 0; fi
-  if port_open "$SMTP_PORT"; then log "port $SMTP_PORT is taken by another process"; return 1; fi
+  # Another checkout's sink (same users, same Dovecot port) serves just as well.
+  if port_open "$SMTP_PORT"; then log "SMTP already answers on $SMTP_PORT (not started from here)"; return 0; fi
   rm -f "$SINK_PID"
   # One node process (tsx as a loader, not its wrapper) in a session of its own, so it outlives the calling
   # shell (tests, CI steps); it writes its own pid file once listening, which is what stop signals.
@@ -146,9 +158,17 @@ stop_sink() {
 
 status() {
   local rc=0
-  if dovecot_running; then echo "dovecot: running, IMAP 127.0.0.1:$IMAP_PORT"; else echo "dovecot: stopped"; rc=1; fi
+  if dovecot_running; then
+    echo "dovecot: running, IMAP 127.0.0.1:$IMAP_PORT"
+  elif port_open "$IMAP_PORT"; then
+    echo "dovecot: IMAP 127.0.0.1:$IMAP_PORT answers (started from $(active_conf))"
+  else
+    echo "dovecot: stopped"; rc=1
+  fi
   if sink_running && port_open "$SMTP_PORT"; then
     echo "smtp-sink: running (pid $(cat "$SINK_PID")), SMTP 127.0.0.1:$SMTP_PORT"
+  elif port_open "$SMTP_PORT"; then
+    echo "smtp-sink: SMTP 127.0.0.1:$SMTP_PORT answers (not started from here)"
   else
     echo "smtp-sink: stopped"; rc=1
   fi
@@ -164,6 +184,7 @@ case "${1:-}" in
   restart) stop_dovecot; start_dovecot ;;
   status) status ;;
   # Drops every IMAP connection of a user: simulates a network cut for reconnect tests.
-  kick) doveadm -c "$CONF" kick "${2:?usage: dovecot.sh kick USER}" ;;
+  # Exit code 68 is "no users kicked": nothing to drop is not an error.
+  kick) doveadm -c "$(active_conf)" kick "${2:?usage: dovecot.sh kick USER}" || [ $? -eq 68 ] ;;
   *) echo "usage: $0 install|start|start-imap|stop|restart|status|kick USER" >&2; exit 2 ;;
 esac
