@@ -13,7 +13,10 @@ export type ReadResult = { raw: RawSource } & ({ parsed: ParsedMail } | { parseE
 
 export type Parser = (source: Readable) => Promise<ParsedMail>;
 
-/** Attachments stay attachments (bounces need their message/rfc822 part), cid: links stay links. */
+/**
+ * Attachments stay attachments (bounces need their message/rfc822 part), cid: links stay links, and HTML-only
+ * mail is converted to text by body.ts (bounded input, images and tracking pixels left out), not by mailparser.
+ */
 export const parseMail: Parser = (source) =>
   simpleParser(source, {
     keepDeliveryStatus: true,
@@ -21,7 +24,7 @@ export const parseMail: Parser = (source) =>
     keepCidLinks: true,
     skipTextToHtml: true,
     skipImageLinks: true,
-    maxHtmlLengthToParse: 4_000_000,
+    skipHtmlToText: true,
   });
 
 export async function readMessage(source: Readable, parser: Parser = parseMail): Promise<ReadResult> {

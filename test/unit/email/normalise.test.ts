@@ -102,6 +102,10 @@ describe('normaliseMessage', () => {
     const e = await eventOf('html-only.eml');
     expect(e.content.subject).toBe('Вопрос по заказу');
     expect(e.content.text).toContain('Где мой заказ № 77?');
+    expect(e.content.text).toContain('заказ [https://client.test/order/77]');
+    expect(e.content.text).not.toContain('pixel.gif');
+    expect(e.content.text).not.toContain('javascript:');
+    expect(e.content.text).toMatch(/Позиция +Кол-во\nСтул +4/);
     const html = e.meta?.html as string;
     expect(html).toContain('<h1>Вопрос по заказу</h1>');
     expect(html).toContain('<a href="https://client.test/order/77">заказ</a>');
