@@ -1,0 +1,60 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppConfig } from '../../app/config.js';
+import type { Database } from '../../crm-core/db/database.js';
+import { createAuth } from '../auth.js';
+import { adminChannelRoutes } from './admin-channels.js';
+import { adminMailboxRoutes } from './admin-mailboxes.js';
+import { adminOperatorRoutes } from './admin-operators.js';
+import { adminRegionRoutes } from './admin-regions.js';
+import { clientRoutes } from './clients.js';
+import type { RouteContext } from './context.js';
+import { toApiError } from './errors.js';
+import { operatorRoutes } from './operators.js';
+import { recordRoutes } from './records.js';
+
+/**
+ * Every route's schema says `security: [{ bearer: [] }]`; @fastify/swagger throws while building the document
+ * unless a scheme of that name is declared in `openapi.components.securitySchemes` (api/server.ts does).
+ */
+export const apiSecuritySchemes = {
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators',
+  },
+} as const;
+
+export interface ApiDeps {
+  db: Database;
+  config: Readonly<AppConfig>;
+  /** Called after regions or their rules change, so the router stops using its cached copy. */
+  onRegionsChanged?: () => void;
+}
+
+/**
+ * The console/admin HTTP API under /v1 (register with prefix ''; paths are absolute). Bearer tokens: the admin
+ * token for /v1/admin/*, operator tokens (or the admin token, for reads) elsewhere. Access model: any operator
+ * may read every lead, contact, company and activity; there is no per-operator visibility yet.
+ *
+ * Encapsulated on purpose (no fastify-plugin): the `principal` decorator and the error translation below apply
+ * to these routes only. Translated errors are rethrown to the parent, i.e. the central error handler.
+ */
+export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  app.setErrorHandler((err) => {
+    throw toApiError(err);
+  });
+  const ctx: RouteContext = {
+    db: deps.db,
+    config: deps.config,
+    onRegionsChanged: deps.onRegionsChanged,
+    auth: createAuth({ db: deps.db, adminToken: deps.config.adminToken }),
+  };
+  clientRoutes(app, ctx);
+  recordRoutes(app, ctx);
+  operatorRoutes(app, ctx);
+  adminOperatorRoutes(app, ctx);
+  adminRegionRoutes(app, ctx);
+  adminChannelRoutes(app, ctx);
+  adminMailboxRoutes(app, ctx);
+};
