@@ -26,10 +26,10 @@ export interface ServerDeps {
 /** Builds the HTTP server of one process: health, metrics, docs, the webhook connectors and the API. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // Per-request access logs at info would dominate the output under load; errors are still logged.
+    loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 25 * 1024 * 1024,
-    disableRequestLogging: true,
   });
   registerErrorHandler(app);
   app.addHook('onResponse', async (req, reply) => {

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startService } from './service.js';
@@ -13,7 +13,11 @@ async function main() {
   const env = { ...process.env };
   // Embedded default: a generated admin token is kept in DATA_DIR so it survives restarts and the README's
   // curl lines can read it.
-  if (!env.ADMIN_TOKEN && !env.DATABASE_URL) env.ADMIN_TOKEN = persistedAdminToken(env.DATA_DIR ?? './data');
+  let tokenFile: string | undefined;
+  if (!env.ADMIN_TOKEN && !env.DATABASE_URL) {
+    tokenFile = join(env.DATA_DIR ?? './data', 'admin-token');
+    env.ADMIN_TOKEN = persistedAdminToken(tokenFile);
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(env, process.argv.slice(2));
@@ -26,7 +30,7 @@ async function main() {
   }
   const logger = createLogger({ level: config.logLevel });
   const service = await startService(config, logger);
-  printWelcome(config, service);
+  printWelcome(config, service, tokenFile);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -42,10 +46,9 @@ async function main() {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-function persistedAdminToken(dataDir: string): string | undefined {
-  const file = join(dataDir, 'admin-token');
+function persistedAdminToken(file: string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   const token = `adm_${crypto.randomUUID().replaceAll('-', '')}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;

@@ -3,16 +3,19 @@ import { DEMO_LINE_SECRET } from './demo-seed.js';
 import type { Service } from './service.js';
 
 /** What a newcomer sees after `npm start`: where things are and lines to paste. */
-export function printWelcome(config: Readonly<AppConfig>, s: Service) {
+export function printWelcome(config: Readonly<AppConfig>, s: Service, tokenFile?: string) {
   const base = config.publicUrl;
+  const tokenOrigin = tokenFile
+    ? `(generated once and kept in ${tokenFile}; set ADMIN_TOKEN to choose one)`
+    : config.adminTokenGenerated
+      ? '(generated for this run; set ADMIN_TOKEN to choose one)'
+      : '(from ADMIN_TOKEN)';
   const lines = [
     '',
     `contact-ingest is running (role ${config.role}, database ${s.db.kind}, bus ${s.bus.kind})`,
     `  API docs     ${base}/docs`,
     `  health       ${base}/healthz   ready ${base}/readyz   metrics ${base}/metrics`,
-    config.adminTokenGenerated
-      ? `  admin token  ${config.adminToken}  (generated; set ADMIN_TOKEN to choose one)`
-      : '  admin token  from ADMIN_TOKEN',
+    `  admin token  ${config.adminToken}  ${tokenOrigin}`,
   ];
   if (s.demo) {
     lines.push(

@@ -108,7 +108,7 @@ export async function buildActivities(
         type: 'callback',
         state: 'planned',
         direction: 'outbound',
-        subject: `Call back ${m.call.from ?? ''}`.trim(),
+        subject: `Call back ${m.d?.event.sender.identities[0]?.value ?? m.call.from ?? ''}`.trim(),
         body: null,
         completedAt: null,
         deadline: new Date(Date.parse(m.firstAt) + opts.callbackDeadlineMin * 60_000).toISOString(),
