@@ -42,7 +42,11 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       if (!line || !line.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
       }
-      const r = await lookupClient(db, { phone: req.query.from }, config.defaultCountry);
+      // Call tracking: the line's own region and number steer the prediction for an unknown caller.
+      const r = await lookupClient(db, { phone: req.query.from }, config.defaultCountry, {
+        explicitRegionId: line.regionId,
+        calledLine: line.number ?? line.key,
+      });
       if (r.found) {
         return {
           known: true,

@@ -8,7 +8,7 @@ import { assignmentPointers, type OperatorBrief, operatorsBrief } from '../repos
 import { matchClient } from './client-lookup.js';
 import { OperatorPicker } from './operator-picker.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
-import { resolveRegion } from './region-resolver.js';
+import { type RegionHints, resolveRegion } from './region-resolver.js';
 
 export interface LookupQuery {
   phone?: string;
@@ -53,6 +53,8 @@ export async function lookupClient(
   db: Queryable,
   q: LookupQuery,
   defaultCountry: string,
+  /** Extra region hints for the prediction, e.g. the telephony line's region and number (call tracking). */
+  hints: Omit<RegionHints, 'callerPhone'> = {},
 ): Promise<LookupResult> {
   const identities = normaliseSender(
     {
@@ -73,7 +75,7 @@ export async function lookupClient(
   );
   const owners = await loadOwners(db, [...holders.values()]);
   const { best, others, matchedBy } = matchClient(identities, holders, owners);
-  if (!best) return { found: false, identities, wouldAssign: await predictAssignment(db, identities) };
+  if (!best) return { found: false, identities, wouldAssign: await predictAssignment(db, identities, hints) };
 
   const info = owners.get(ownerKey(best));
   const responsibleId = info?.responsible_id ?? null;
@@ -106,10 +108,14 @@ async function loadOwners(db: Queryable, refs: OwnerRef[]): Promise<Map<string, 
 }
 
 /** The router's region rules and operator picker, fed the same inputs, without locking or saving pointers. */
-async function predictAssignment(db: Queryable, identities: Identity[]) {
+async function predictAssignment(
+  db: Queryable,
+  identities: Identity[],
+  hints: Omit<RegionHints, 'callerPhone'>,
+) {
   const regions = await listRegions(db);
   const callerPhone = identities.find((i) => i.kind === 'phone' && i.valid)?.value;
-  const region = resolveRegion(regions, { callerPhone });
+  const region = resolveRegion(regions, { ...hints, callerPhone });
   const regionIds = region ? [region.regionId] : [];
   const candidates = await regionCandidates(db, regionIds);
   const pointers = await assignmentPointers(db, regionIds);

@@ -4,6 +4,7 @@ import { registerErrorHandler } from '../../api/error-handler.js';
 import { telephonyApi } from '../../api/telephony/routes.js';
 import { loadConfig } from '../../app/config.js';
 import { DEMO_LINE_SECRET, seedDemo } from '../../app/demo-seed.js';
+import { upsertLine } from '../../crm-core/repositories/channel-settings.repository.js';
 import { createLogger } from '../../lib/logger.js';
 import { createRouter } from '../../router/router.js';
 import { createTestPglite, type TestDatabase } from '../support/db.js';
@@ -71,6 +72,21 @@ describe('telephony API: routing answer and call reports', () => {
     const r = await route('+78127770000');
     expect(r.json()).toMatchObject({ known: false, operator: { id: ops.vera } });
     expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM leads')).rows[0]!.n).toBe(before);
+  });
+
+  it('uses the line region for an unknown caller (call tracking)', async () => {
+    const [spb] = (await t.db.query<{ id: number }>(`SELECT id FROM regions WHERE code = 'spb'`)).rows;
+    await upsertLine(t.db, {
+      key: 'spb-ads',
+      name: 'SPb ads',
+      secret: 'spb-line-secret-000001',
+      regionId: spb!.id,
+      createLeadOnOutbound: false,
+      options: {},
+      active: true,
+    });
+    const r = await route('+74959990000', 'spb-line-secret-000001', 'spb-ads');
+    expect(r.json()).toMatchObject({ known: false, operator: { id: ops.vera }, regionId: spb!.id });
   });
 
   it('rejects a wrong line secret with 401 and a missing parameter with 400 naming it', async () => {
