@@ -79,6 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       config: deps.config,
       onRegionsChanged: deps.onRegionsChanged,
     });
+    await app.register(telephonyApi, { db: deps.db, config: deps.config });
   }
   return app;
 }

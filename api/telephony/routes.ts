@@ -39,7 +39,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
     async (req) => {
       const line = await getLine(db, req.query.line!);
       const token = bearer(req) ?? '';
-      if (!line || !line.active || !safeEqual(token, line.secret)) {
+      if (!line?.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
       }
       // Call tracking: the line's own region and number steer the prediction for an unknown caller.
