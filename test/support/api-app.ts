@@ -1,8 +1,8 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerErrorHandler } from '../../api/error-handler.js';
 import { apiRoutes } from '../../api/routes/index.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
 import { type DemoSeedResult, seedDemo } from '../../app/demo-seed.js';
-import { isAppError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { createRouter, type Router } from '../../router/router.js';
 import type { TestDatabase } from './db.js';
@@ -10,9 +10,7 @@ import type { TestDatabase } from './db.js';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /**
- * The API plugin on a bare Fastify app, with an error handler equivalent to api/error-handler.ts: AppError ->
- * its status and `{ error: { code, message, fields } }` (+ Retry-After), a Fastify validation error -> 400
- * VALIDATION. Seeded with the demo setup; the router is there to create leads the way production does.
+ * The API plugin on a bare Fastify app with the central error handler (api/error-handler.ts). Seeded with the demo setup; the router is there to create leads the way production does.
  */
 export interface ApiTestApp {
   app: FastifyInstance;
@@ -36,24 +34,7 @@ export async function buildApiApp(t: TestDatabase): Promise<ApiTestApp> {
   });
   const regionsChanged = { count: 0 };
   const app = Fastify();
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
-    if (isAppError(err)) {
-      if (err.retryAfterSec !== undefined) reply.header('retry-after', String(err.retryAfterSec));
-      return reply
-        .code(err.status)
-        .send({ error: { code: err.code, message: err.message, fields: err.fields } });
-    }
-    if (err.validation) {
-      const field =
-        err.validation[0]?.instancePath.replace(/^\//, '').replaceAll('/', '.') ||
-        err.validationContext ||
-        'body';
-      return reply
-        .code(400)
-        .send({ error: { code: 'VALIDATION', message: `${field}: ${err.message}`, fields: [field] } });
-    }
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: String(err) } });
-  });
+  registerErrorHandler(app);
   await app.register(apiRoutes, {
     db: t.db,
     config,

@@ -1,33 +1,19 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { registerErrorHandler } from '../../api/error-handler.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
-import type { Publisher } from '../../bus/bus.js';
-import type {
-  ChannelSettings,
-  ClientDirectory,
-  CursorStore,
-  TelephonyLineSettings,
-} from '../../connectors/contract.js';
+import type { ChannelSettings, ClientDirectory, TelephonyLineSettings } from '../../connectors/contract.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
-import type { InboundContact } from '../../event/inbound-contact.js';
-import { AppError, isAppError } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
+import { noCursors, RecordingPublisher } from './connector-doubles.js';
+
+export { RecordingPublisher };
 
 /**
- * A small app around the telephony connector for unit tests: the real plugin under its real prefix, an error
- * handler equivalent to the central one (AppError -> status and `{ error: { code, message, fields } }`,
- * Retry-After), a recording Publisher and in-memory ChannelSettings.
+ * A small app around the telephony connector for unit tests: the real plugin under its real prefix, the central error
+ * handler (api/error-handler.ts), a recording Publisher and in-memory ChannelSettings.
  */
-
-export class RecordingPublisher implements Publisher {
-  readonly events: InboundContact[] = [];
-  /** When set, publish() rejects with it and records nothing. */
-  failWith?: Error;
-  async publish(events: InboundContact[]): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.events.push(...events);
-  }
-}
 
 export const busDown = () => new AppError('BUS_UNAVAILABLE', 'bus is down (test)', { retryAfterSec: 5 });
 
@@ -55,8 +41,6 @@ export function memoryTelephonySettings(lines: TelephonyLineSettings[]): Channel
   };
 }
 
-const noCursors: CursorStore = { get: async () => undefined, set: async () => {} };
-
 export interface TelephonyTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
@@ -71,16 +55,7 @@ export async function buildTelephonyApp(
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', PUBLIC_URL, ...opts.env });
   const bus = new RecordingPublisher();
   const app = Fastify();
-  app.setErrorHandler((err, _request, reply) => {
-    if (isAppError(err)) {
-      if (err.retryAfterSec !== undefined) reply.header('retry-after', String(err.retryAfterSec));
-      return reply
-        .code(err.status)
-        .send({ error: { code: err.code, message: err.message, fields: err.fields } });
-    }
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    return reply.code(status).send({ error: { code: 'INTERNAL', message: String(err) } });
-  });
+  registerErrorHandler(app);
   const connector = createTelephonyConnector({
     config,
     logger: pino({ level: 'silent' }),

@@ -1,27 +1,18 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
-import type { Publisher } from '../../bus/bus.js';
-import type { ChannelSettings, CursorStore, FormSettings } from '../../connectors/contract.js';
+import type { ChannelSettings, FormSettings } from '../../connectors/contract.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
-import type { InboundContact } from '../../event/inbound-contact.js';
-import { AppError, isAppError } from '../../lib/errors.js';
+import { AppError } from '../../lib/errors.js';
+import { noCursors, RecordingPublisher } from './connector-doubles.js';
+
+export { RecordingPublisher };
 
 /**
- * A small app around the webform connector for unit tests: the real plugin under its real prefix, an error
- * handler equivalent to api/error-handler.ts (AppError -> status, `{ error: { code, message, fields } }`,
- * Retry-After), a recording Publisher and in-memory ChannelSettings.
+ * A small app around the webform connector for unit tests: the real plugin under its real prefix, the central error
+ * handler (api/error-handler.ts), a recording Publisher and in-memory ChannelSettings.
  */
-
-export class RecordingPublisher implements Publisher {
-  readonly events: InboundContact[] = [];
-  /** When set, publish() rejects with it (nothing is recorded). */
-  failWith?: Error;
-  async publish(events: InboundContact[]): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.events.push(...events);
-  }
-}
 
 export const busDown = () => new AppError('BUS_UNAVAILABLE', 'bus is down (test)', { retryAfterSec: 7 });
 
@@ -33,8 +24,6 @@ export function memorySettings(forms: FormSettings[]): ChannelSettings {
     listMailboxes: async () => [],
   };
 }
-
-const noCursors: CursorStore = { get: async () => undefined, set: async () => {} };
 
 export function form(overrides: Partial<FormSettings> = {}): FormSettings {
   return {
@@ -64,15 +53,7 @@ export async function buildWebformApp(
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', ...opts.env });
   const bus = new RecordingPublisher();
   const app = Fastify({ trustProxy: opts.trustProxy ?? config.trustProxy });
-  app.setErrorHandler((err, _request, reply) => {
-    if (isAppError(err)) {
-      if (err.retryAfterSec !== undefined) reply.header('retry-after', String(err.retryAfterSec));
-      return reply
-        .code(err.status)
-        .send({ error: { code: err.code, message: err.message, fields: err.fields } });
-    }
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: String(err) } });
-  });
+  registerErrorHandler(app);
   const connector = createWebformConnector({
     config,
     logger: pino({ level: 'silent' }),
