@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemo } from '../../app/demo-seed.js';
+import { buildCallEvent } from '../../connectors/telephony/call-event.js';
+import { parseForm } from '../../connectors/telephony/http.js';
+import { twilioCallRecord } from '../../connectors/telephony/twilio.adapter.js';
+import type { InboundContact } from '../../event/inbound-contact.js';
+import { createLogger } from '../../lib/logger.js';
+import { createRouter, type Router } from '../../router/router.js';
+import { createTestPg, type TestDatabase } from '../support/db.js';
+import { pgAvailable } from '../support/services.js';
+import { fixture, telephonyLine } from '../support/telephony-app.js';
+
+/**
+ * Two router instances (ROLE=router scaled out, or two partitions of one consumer) routing the first two events
+ * of one call at the same moment, on PostgreSQL. The Twilio recording callback names no caller, so its Kafka
+ * key differs from the status callbacks' and nothing orders the two. Events are built by the real adapter.
+ */
+const available = await pgAvailable();
+
+describe.skipIf(!available)('telephony: events of one call routed concurrently by two routers', () => {
+  const line = telephonyLine({ key: 'tw', regionId: undefined });
+  let t: TestDatabase;
+  let routers: [Router, Router];
+
+  const event = (file: string, sid: string, from: string): InboundContact => {
+    const p = new URLSearchParams(fixture(`twilio/${file}`));
+    p.set('CallSid', sid);
+    if (p.has('From')) p.set('From', from);
+    const record = twilioCallRecord(parseForm(p.toString()), line, { contentType: 'x', body: '' }, 'RU');
+    return buildCallEvent(record!, { defaultCountry: 'RU' });
+  };
+  const calls = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      sid: `CA${randomUUID().replaceAll('-', '')}`,
+      from: `+7495${String(Date.now() % 1000).padStart(3, '0')}${String(i).padStart(4, '0')}`,
+    }));
+  const rows = async (sids: string[]) =>
+    (
+      await t.db.query<{ owner_type: string; talk: number | null; rec: string | null }>(
+        `SELECT owner_type, (details->'call'->>'talkSec')::int AS talk, details->'call'->>'recordingUrl' AS rec
+           FROM activities WHERE external_key = ANY($1::text[])`,
+        [sids.map((s) => `call:tw:${s}`)],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    t = await createTestPg();
+    await seedDemo(t.db);
+    const make = () =>
+      createRouter({
+        db: t.db,
+        logger: createLogger({ level: 'silent' }),
+        callbackDeadlineMin: 30,
+        meaningfulCallSec: 60,
+      });
+    routers = [make(), make()];
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('one after the other, completed + recording merge into one complete call activity', async () => {
+    const list = calls(5);
+    for (const c of list) {
+      await routers[0].handle([event('status-completed.txt', c.sid, c.from)]);
+      await routers[1].handle([event('recording-completed.txt', c.sid, c.from)]);
+    }
+    const got = await rows(list.map((c) => c.sid));
+    expect(got).toHaveLength(5);
+    expect(got.every((r) => r.owner_type === 'lead' && r.talk === 135 && r.rec?.startsWith('https://'))).toBe(
+      true,
+    );
+  });
+
+  // BUG router (activities.ts + activity.repository.ts): lockByExternalKeys locks only rows that already exist.
+  // When neither transaction sees a row, both build the call from their own event alone; the second INSERT waits
+  // for the first and its ON CONFLICT DO UPDATE then replaces the row, so one event's facts are lost (typically
+  // the recording URL, or talk time, numbers and owner). Flip to `it` once fixed.
+  it.fails('at the same time, completed + recording still merge (no lost talk time or recording)', async () => {
+    const list = calls(20);
+    for (const c of list) {
+      await Promise.all([
+        routers[0].handle([event('status-completed.txt', c.sid, c.from)]),
+        routers[1].handle([event('recording-completed.txt', c.sid, c.from)]),
+      ]);
+    }
+    const lost = (await rows(list.map((c) => c.sid))).filter((r) => r.talk !== 135 || !r.rec);
+    expect(lost).toEqual([]);
+  });
+});
