@@ -146,21 +146,24 @@ export async function getMailbox(db: Queryable, id: number): Promise<MailboxSett
   const r = (await db.query<MailboxRow>('SELECT * FROM mailboxes WHERE id = $1', [id])).rows[0];
   return r && toMailbox(r);
 }
+/** Column values of a mailbox row, in the order both statements below use ($1..$9 / $2..$10). */
+const mailboxValues = (m: Omit<MailboxSettings, 'id'>) => [
+  m.name,
+  m.address,
+  JSON.stringify(m.imap),
+  m.smtp ? JSON.stringify(m.smtp) : null,
+  m.folders,
+  m.syncSince ?? null,
+  JSON.stringify(m.processed),
+  m.attachmentMaxBytes,
+  m.active,
+];
+
 export async function insertMailbox(db: Queryable, m: Omit<MailboxSettings, 'id'>): Promise<number> {
   const r = await db.query<{ id: number }>(
     `INSERT INTO mailboxes (name, address, imap, smtp, folders, sync_since, processed, attachment_max_bytes, active)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-    [
-      m.name,
-      m.address,
-      JSON.stringify(m.imap),
-      m.smtp ? JSON.stringify(m.smtp) : null,
-      m.folders,
-      m.syncSince ?? null,
-      JSON.stringify(m.processed),
-      m.attachmentMaxBytes,
-      m.active,
-    ],
+    mailboxValues(m),
   );
   return r.rows[0]!.id;
 }
@@ -172,18 +175,7 @@ export async function updateMailbox(
   const r = await db.query(
     `UPDATE mailboxes SET name = $2, address = $3, imap = $4, smtp = $5, folders = $6, sync_since = $7, processed = $8,
             attachment_max_bytes = $9, active = $10 WHERE id = $1`,
-    [
-      id,
-      m.name,
-      m.address,
-      JSON.stringify(m.imap),
-      m.smtp ? JSON.stringify(m.smtp) : null,
-      m.folders,
-      m.syncSince ?? null,
-      JSON.stringify(m.processed),
-      m.attachmentMaxBytes,
-      m.active,
-    ],
+    [id, ...mailboxValues(m)],
   );
   return r.rowCount > 0;
 }
