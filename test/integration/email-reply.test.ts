@@ -242,6 +242,22 @@ for (const backend of backends) {
       expect((await q('SELECT id FROM leads')).length).toBe(leadsBefore);
       // Our own message, were it to come back through IMAP, is not an inbound contact: nothing else was routed.
       expect(await q('SELECT id FROM activities WHERE message_id = $1', [body.messageId])).toHaveLength(1);
+
+      // A follow-up to our own reply goes to the same recipients and continues the chain.
+      const follow = await post(body.activityId, { text: 'PS: the courier will call first.' });
+      expect(follow.statusCode, follow.body).toBe(201);
+      const followId = follow.json().messageId;
+      await waitFor(
+        'the follow-up delivered',
+        async () => (await copiesOf(f('client'), followId)).length > 0,
+      );
+      const [again] = await copiesOf(f('client'), followId);
+      expect(again).toMatchObject({
+        inReplyTo: body.messageId,
+        references: [root, original, body.messageId],
+        subject: 'Re: Question about delivery',
+        to: [addr(f('client'))],
+      });
     });
 
     it('SMTP down: 202 retrying with the error, and the worker delivers it once SMTP is back', async () => {
