@@ -6,8 +6,10 @@ import type { Bus } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import type { Logger } from '../lib/logger.js';
+import type { Outbox } from '../outbound/outbox-worker.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
+import { repliesApi } from './replies.js';
 import { apiRoutes } from './routes/index.js';
 import { telephonyApi } from './telephony/routes.js';
 
@@ -20,6 +22,8 @@ export interface ServerDeps {
   connectors: Connector[];
   /** Serve the read and admin API (role api / all). */
   api: boolean;
+  /** Sends operators' email replies (API role). */
+  outbox?: Outbox;
   onRegionsChanged?: () => void;
 }
 
@@ -80,6 +84,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       onRegionsChanged: deps.onRegionsChanged,
     });
     await app.register(telephonyApi, { db: deps.db, config: deps.config });
+    if (deps.outbox)
+      await app.register(repliesApi, { db: deps.db, config: deps.config, outbox: deps.outbox });
   }
   return app;
 }

@@ -14,6 +14,7 @@ import { createPgliteDatabase } from '../crm-core/db/pglite.js';
 import { channelSettings, cursorStore } from '../crm-core/repositories/channel-settings.repository.js';
 import { clientDirectory } from '../crm-core/services/client-directory.js';
 import type { Logger } from '../lib/logger.js';
+import { createOutbox } from '../outbound/outbox-worker.js';
 import { createRouter } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
@@ -43,6 +44,9 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const demo = config.demoSeed ? await seedDemo(db) : undefined;
+
+  // Replies go out from API instances; several can share the outbox (rows are claimed with leases).
+  const outbox = runs('api') ? createOutbox({ db, logger }) : undefined;
 
   const bus: Bus = config.kafka
     ? createKafkaBus({
@@ -89,10 +93,12 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     metrics,
     connectors,
     api: runs('api'),
+    outbox,
     onRegionsChanged: router.invalidateRegions,
   });
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });
+  outbox?.start();
   logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
 
   let closing: Promise<void> | undefined;
@@ -108,6 +114,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         for (const c of connectors)
           await c.stop?.().catch((err) => logger.error({ err }, 'connector stop failed'));
         await app.close();
+        await outbox?.stop();
         await subscription?.stop();
         await bus.close();
         await db.close();

@@ -95,7 +95,15 @@ export interface MailboxSettings {
   name: string;
   address: string;
   imap: { host: string; port: number; secure: boolean; user: string; password: string };
-  smtp?: { host: string; port: number; secure: boolean; user?: string; password?: string };
+  /** For replies (outbound/); sentFolder: where the copy goes (default: the folder flagged \\Sent, else "Sent"). */
+  smtp?: {
+    host: string;
+    port: number;
+    secure: boolean;
+    user?: string;
+    password?: string;
+    sentFolder?: string;
+  };
   folders: string[];
   /** Only messages on or after this date are taken on first sync. */
   syncSince?: string;

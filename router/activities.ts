@@ -89,7 +89,13 @@ export async function buildActivities(
       externalKey: null,
       messageId: e.thread?.messageId ?? null,
       threadRef: e.thread?.ref ?? null,
-      details: { utm: e.utm, regionHints: e.regionHints, meta: e.meta ?? {}, senderName: e.sender.name },
+      details: {
+        utm: e.utm,
+        regionHints: e.regionHints,
+        meta: e.meta ?? {},
+        senderName: e.sender.name,
+        thread: e.thread,
+      },
       createdAt: e.occurredAt,
     });
   }

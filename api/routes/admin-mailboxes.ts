@@ -19,11 +19,18 @@ const fields = (create: boolean) => ({
     create ? ['host', 'port', 'secure', 'user', 'password'] : ['host', 'port', 'secure', 'user'],
   ),
   smtp: {
-    ...s.body({ host, port, secure: s.bool, user: { type: 'string', maxLength: 320 }, password: secret }, [
-      'host',
-      'port',
-      'secure',
-    ]),
+    ...s.body(
+      {
+        host,
+        port,
+        secure: s.bool,
+        user: { type: 'string', maxLength: 320 },
+        password: secret,
+        // where the copy of each reply is appended; default: the folder flagged \Sent, else "Sent"
+        sentFolder: { type: 'string', minLength: 1, maxLength: 500 },
+      },
+      ['host', 'port', 'secure'],
+    ),
     nullable: true,
   },
   folders: {
