@@ -1,0 +1,472 @@
+/**
+ * `npm run bench` — throughput and latency of the whole service on this machine, next to the raw ceilings of
+ * its parts, measured in the same run. Prints figures; never asserts.
+ *
+ *   npm run bench                         everything (≈ 3.5 min)
+ *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded (≈ 1 min)
+ *   npm run bench -- --only=kafka,raw     sections (comma-separated):
+ *       raw       ceilings: empty Fastify route, kafkajs produce, PostgreSQL unnest inserts, the router alone
+ *       kafka     Kafka + PostgreSQL, one service process with the defaults (ROLE=all, --partitions, default 6)
+ *       kafka1    the same with a 1-partition topic (one router transaction at a time)
+ *       split     two processes, ROLE=connectors and ROLE=router, 1-partition topic
+ *       embedded  the embedded default: PGlite + in-process bus
+ *       email     the IMAP channel (bench/email.ts, needs Dovecot: scripts/dovecot.sh); opt-in, not in the default set
+ *   npm run bench -- --connections=64 --rate=1000 --partitions=6
+ *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
+ *
+ * Needs for the kafka and raw sections: PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
+ * and Kafka (BENCH_KAFKA_BROKERS, default 127.0.0.1:19092; `bash scripts/kafka.sh start`). Loopback only; the
+ * bench's schemas, topics and consumer groups are removed at the end. See bench/README.md for the method.
+ */
+import { cpus } from 'node:os';
+import pg from 'pg';
+import { migrate } from '../crm-core/db/migrate.js';
+import { createPgDatabase } from '../crm-core/db/pg.js';
+import {
+  type FastifyCeiling,
+  fastifyCeiling,
+  type KafkaCeiling,
+  kafkaProduceCeiling,
+  type PgCeiling,
+  pgInsertCeiling,
+  type RouterCeiling,
+  routerCeiling,
+} from './ceilings.js';
+import { CpuMeter, cpuPerContact, formatCpu } from './cpu.js';
+import {
+  type EmbeddedResult,
+  type KafkaPgResult,
+  type Phase,
+  runEmbedded,
+  runKafkaPg,
+  type Settings,
+} from './scenarios.js';
+import { cleanUpOnInterrupt, guarded } from './service-process.js';
+import { int, ms, pct, table } from './stats.js';
+
+const TARGET_RATE = 2_000;
+const TARGET_P99_MS = 250;
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = args.includes('--quick');
+/** V8 CPU profile of the Kafka sections' service processes (adds some overhead; figures are then a bit lower). */
+const profile = args.includes('--profile');
+const SECTIONS = ['raw', 'kafka', 'kafka1', 'split', 'embedded', 'email'];
+const only = new Set(
+  (flag('only') ?? (quick ? 'raw,kafka,embedded' : 'raw,kafka,kafka1,split,embedded'))
+    .split(',')
+    .map((s) => s.trim()),
+);
+for (const o of only)
+  if (!SECTIONS.includes(o)) throw new Error(`--only: unknown section "${o}" (${SECTIONS.join(', ')})`);
+
+const PG_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const BROKERS = (
+  process.env.BENCH_KAFKA_BROKERS ??
+  process.env.TEST_KAFKA_BROKERS ??
+  '127.0.0.1:19092'
+).split(',');
+
+const settings: Settings & { partitions: number } = {
+  connections: Number(flag('connections') ?? 64),
+  warmupSec: quick ? 2 : 3,
+  loadSec: quick ? 4 : 12,
+  rate: Number(flag('rate') ?? 1_000),
+  rateSec: quick ? 3 : 10,
+  /** The service's default KAFKA_TOPIC_PARTITIONS. */
+  partitions: Number(flag('partitions') ?? 6),
+  log: (line) => console.log(line),
+};
+const raw = {
+  fastifySec: quick ? 2 : 4,
+  kafkaSec: quick ? 2 : 4,
+  pgSec: quick ? 2 : 4,
+  routerSec: quick ? 1.5 : 3,
+};
+
+/** The Kafka + PostgreSQL shapes measured, in table order. */
+const VARIANTS = [
+  {
+    section: 'kafka',
+    roles: 'all',
+    partitions: settings.partitions,
+    title: `Kafka + PG: 1 process, ${settings.partitions} partitions${settings.partitions === 6 ? ' (defaults)' : ''}`,
+  },
+  { section: 'kafka1', roles: 'all', partitions: 1, title: 'Kafka + PG: 1 process, 1 partition' },
+  {
+    section: 'split',
+    roles: 'split',
+    partitions: 1,
+    title: 'Kafka + PG: connectors + router processes, 1 partition',
+  },
+] as const;
+
+const started = Date.now();
+const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
+
+async function reachable(hostPort: string): Promise<boolean> {
+  const { Socket } = await import('node:net');
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const s = new Socket();
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1_000, () => done(false));
+    s.once('error', () => done(false));
+    s.connect(Number(port), host ?? '127.0.0.1', () => done(true));
+  });
+}
+
+interface Ceilings {
+  fastify?: FastifyCeiling;
+  kafka?: KafkaCeiling;
+  pg?: PgCeiling;
+  router: RouterCeiling[];
+}
+
+async function runCeilings(pgUp: boolean, kafkaUp: boolean): Promise<Ceilings> {
+  const out: Ceilings = { router: [] };
+  console.log(`\n# Raw ceilings (${elapsed()})`);
+  out.fastify = await fastifyCeiling({ connections: settings.connections, durationSec: raw.fastifySec });
+  console.log(
+    `  Fastify empty POST route: ${int(out.fastify.requestsPerSec)} req/s (p50 ${ms(out.fastify.p50)}, p99 ${ms(out.fastify.p99)})`,
+  );
+  if (kafkaUp) {
+    out.kafka = await kafkaProduceCeiling({ brokers: BROKERS, durationSec: raw.kafkaSec });
+    console.log(
+      `  kafkajs produce: ${int(out.kafka.messagesPerSec)} msg/s, ${out.kafka.mbPerSec.toFixed(1)} MB/s (${int(out.kafka.avgMessageBytes)} B/msg, ${ms(out.kafka.batchMs)} per 500-message batch)`,
+    );
+  }
+  if (pgUp) {
+    const schema = `bench_raw_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const u = new URL(PG_URL);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    const db = createPgDatabase({ connectionString: u.toString(), max: 2 });
+    const dropSchema = async () => {
+      await db.close().catch(() => {});
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await admin.end().catch(() => {});
+    };
+    await guarded(async () => {
+      out.pg = await pgInsertCeiling({ schemaUrl: u.toString(), durationSec: raw.pgSec });
+      console.log(
+        `  PostgreSQL unnest insert (500 rows/statement): ${int(out.pg.rowsPerSec1)} rows/s on 1 connection (${ms(out.pg.statementMs)}/statement), ${int(out.pg.rowsPerSec4)} rows/s on 4`,
+      );
+      await migrate(db);
+      for (const batchSize of [500, 50]) {
+        const r = await routerCeiling({ schemaUrl: u.toString(), durationSec: raw.routerSec, batchSize, db });
+        out.router.push(r);
+        console.log(
+          `  router alone, batch ${batchSize}: ${int(r.eventsPerSec)} events/s (${ms(r.batchMs)}/batch, ${r.statementsPerBatch.toFixed(0)} statements/batch, ${pct(r.dbShare)} waiting on PostgreSQL)`,
+        );
+        for (const t of r.top.slice(0, 4))
+          console.log(`      ${ms(t.ms).padStart(8)}/batch  ${t.calls.toFixed(1)}×  ${t.sql}`);
+      }
+    }, dropSchema);
+  }
+  return out;
+}
+
+function describePhase(name: string, p: Phase) {
+  console.log(`  ${name}:`);
+  console.log(
+    `    sent ${int(p.sent)}, accepted ${int(p.accepted)} (${int(p.acceptedPerSec)}/s), refused ${int(p.rejected)}, errors ${int(p.errors)} in ${p.seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `    committed ${int(p.committedPerSec)}/s inside the window; backlog at the end ${int(p.backlogAtEnd)}, drained ${ms(p.drainMs)} later`,
+  );
+  console.log(
+    `    sent -> committed  p50 ${ms(p.latency.p50)}  p90 ${ms(p.latency.p90)}  p99 ${ms(p.latency.p99)}  max ${ms(p.latency.max)}`,
+  );
+  console.log(
+    `    sent -> 202        p50 ${ms(p.http.p50)}  p90 ${ms(p.http.p90)}  p99 ${ms(p.http.p99)}  (server side: p50 ≤ ${ms(p.serverHttpP50)}, p99 ≤ ${ms(p.serverHttpP99)})`,
+  );
+  if (p.toRouter)
+    console.log(
+      `    202 -> tx start    p50 ${ms(p.toRouter.p50)}  p90 ${ms(p.toRouter.p90)}  p99 ${ms(p.toRouter.p99)}`,
+    );
+  if (p.transaction)
+    console.log(
+      `    tx start -> commit p50 ${ms(p.transaction.p50)}  p90 ${ms(p.transaction.p90)}  p99 ${ms(p.transaction.p99)}`,
+    );
+  if (p.batch)
+    console.log(
+      `    router batches: ${int(p.transactionsPerSec)} transactions/s, events per transaction mean ${p.batch.mean.toFixed(1)}, p50 ${int(p.batch.p50)}, p90 ${int(p.batch.p90)}, max ${int(p.batch.max)}`,
+    );
+  if (p.notifyLag)
+    console.log(
+      `    commit probe lag (trigger -> notification seen here) p50 ${ms(p.notifyLag.p50)}, p99 ${ms(p.notifyLag.p99)}`,
+    );
+  console.log(`    router metric (receivedAt -> commit) p99 ≤ ${ms(p.routerLatencyP99)}`);
+  console.log(
+    `    service event loop delay p50 ${ms(p.eventLoopP50)}, p99 ${ms(p.eventLoopP99)}, max ${ms(p.eventLoopMax)}; GC ${ms(p.gcMsPerSec)} per second`,
+  );
+  if (p.pgActivity?.length) {
+    console.log('    router transactions in PostgreSQL (share of samples):');
+    for (const a of p.pgActivity.slice(0, 6)) console.log(`      ${pct(a.share).padStart(4)}  ${a.what}`);
+  }
+  console.log(`    CPU: ${formatCpu(p.cpu)}`);
+  const k = cpuPerContact(p.cpu, p.committedPerSec, cpus().length);
+  console.log(
+    `    CPU per committed contact: service ${k.service.toFixed(2)} ms, PostgreSQL ${k.postgres.toFixed(2)} ms, Kafka ${k.kafka.toFixed(2)} ms, load generator ${k.loadGenerator.toFixed(2)} ms = ${k.total.toFixed(2)} ms -> at most ${int(k.capacity)} contacts/s on ${cpus().length} idle cores`,
+  );
+}
+
+interface Column {
+  title: string;
+  kafka: boolean;
+  result: KafkaPgResult | EmbeddedResult;
+}
+
+function report(c: Ceilings | undefined, cols: Column[]) {
+  const p50p99 = (p: Phase) => `${ms(p.latency.p50)} / ${ms(p.latency.p99)}`;
+  const mark = (col: Column, ok: boolean) => (col.kafka ? (ok ? ' ✓' : ' ✗') : '');
+  const each = (f: (col: Column) => string) => cols.map(f);
+  const rows = [
+    [
+      `End-to-end contacts/s (${settings.connections} connections, 70% new clients)`,
+      ...each(
+        (x) => int(x.result.max.committedPerSec) + mark(x, x.result.max.committedPerSec >= TARGET_RATE),
+      ),
+      `≥ ${int(TARGET_RATE)} (Kafka + PG)`,
+    ],
+    ['HTTP accepted/s at that load', ...each((x) => int(x.result.max.acceptedPerSec)), ''],
+    ['Latency p50 / p99 at that load (sent → committed)', ...each((x) => p50p99(x.result.max)), ''],
+    [
+      `Latency p50 / p99 at ${int(settings.rate)} contacts/s (sent → committed)`,
+      ...each((x) => p50p99(x.result.fixed) + mark(x, x.result.fixed.latency.p99 <= TARGET_P99_MS)),
+      `p99 ≤ ${TARGET_P99_MS} ms (Kafka + PG)`,
+    ],
+    [
+      `Committed/s while offered ${int(settings.rate)}/s`,
+      ...each((x) => int(x.result.fixed.committedPerSec)),
+      '',
+    ],
+    [
+      'Events per router transaction at maximum (mean / max)',
+      ...each((x) =>
+        x.result.max.batch ? `${x.result.max.batch.mean.toFixed(0)} / ${int(x.result.max.batch.max)}` : 'n/a',
+      ),
+      '',
+    ],
+    [
+      'CPU at maximum: service / PostgreSQL / Kafka / load generator / other users',
+      ...each((x) => cpuCell(x.result.max)),
+      `${cpus().length * 100}% = ${cpus().length} cores`,
+    ],
+    [
+      'CPU ms per contact (all of the above but other users) → contacts/s the cores allow',
+      ...each((x) => {
+        const k = cpuPerContact(x.result.max.cpu, x.result.max.committedPerSec, cpus().length);
+        return `${k.total.toFixed(2)} ms → ${int(k.capacity)}/s`;
+      }),
+      '',
+    ],
+  ];
+  const kafkaRuns = cols.filter((x) => x.kafka).map((x) => x.result as KafkaPgResult);
+  const e2e = kafkaRuns.length ? Math.max(...kafkaRuns.map((x) => x.max.committedPerSec)) : undefined;
+  const ratio = (ceiling?: number) => (e2e && ceiling ? pct(e2e / ceiling) : 'n/a');
+  const ceilings = [
+    [
+      `Fastify, empty POST route (same generator, ${settings.connections} connections)`,
+      c?.fastify ? `${int(c.fastify.requestsPerSec)} req/s` : 'not run',
+      ratio(c?.fastify?.requestsPerSec),
+    ],
+    [
+      'kafkajs produce, idempotent, acks -1, 500 events/batch',
+      c?.kafka ? `${int(c.kafka.messagesPerSec)} msg/s` : 'not run',
+      ratio(c?.kafka?.messagesPerSec),
+    ],
+    [
+      'PostgreSQL insert via unnest, 500 rows/statement, 1 connection',
+      c?.pg ? `${int(c.pg.rowsPerSec1)} rows/s` : 'not run',
+      ratio(c?.pg?.rowsPerSec1),
+    ],
+    [
+      'PostgreSQL insert via unnest, 500 rows/statement, 4 connections',
+      c?.pg ? `${int(c.pg.rowsPerSec4)} rows/s` : 'not run',
+      ratio(c?.pg?.rowsPerSec4),
+    ],
+    ...(c?.router ?? []).map((x) => [
+      `Router alone on PostgreSQL (no HTTP, no Kafka), batches of ${x.batchSize}`,
+      `${int(x.eventsPerSec)} events/s`,
+      ratio(x.eventsPerSec),
+    ]),
+  ];
+  console.log(
+    `\n# Summary (${cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z${quick ? ', --quick' : ''})\n`,
+  );
+  if (cols.length) {
+    console.log(table(['Figure', ...cols.map((x) => x.title), 'Target'], rows, true));
+    console.log('');
+  }
+  console.log(
+    table(
+      ['Raw ceiling, same machine, same run', 'Ceiling', 'Best Kafka + PG end to end / ceiling'],
+      ceilings,
+      true,
+    ),
+  );
+  const named = cols.filter((x) => x.kafka).map((x) => ({ title: x.title, k: x.result as KafkaPgResult }));
+  if (named.length) findings(c, named);
+}
+
+function cpuCell(p: Phase): string {
+  const f = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}%` : 'n/a');
+  return `${f(p.cpu.service)} / ${f(p.cpu.postgres)} / ${f(p.cpu.kafka)} / ${f(p.cpu.loadGenerator)} / ${f(p.cpu.other)}`;
+}
+
+/** Where the time goes, in numbers, whenever a target is missed. */
+function findings(c: Ceilings | undefined, runs: { title: string; k: KafkaPgResult }[]) {
+  const lines: string[] = [];
+  for (const { title: name, k } of runs) {
+    const m = k.max;
+    const f = k.fixed;
+    if (m.committedPerSec < TARGET_RATE) {
+      lines.push(`- ${name}: ${int(m.committedPerSec)} contacts/s < ${int(TARGET_RATE)}/s. At the maximum:`);
+      lines.push(
+        `  CPU ${formatCpu(m.cpu)}${m.cpu.other > 30 ? ' — other work on the machine took a share: figures are low' : ''}.`,
+      );
+      const k = cpuPerContact(m.cpu, m.committedPerSec, cpus().length);
+      lines.push(
+        `  CPU per contact ${k.total.toFixed(2)} ms (service ${k.service.toFixed(2)}, PostgreSQL ${k.postgres.toFixed(2)}, Kafka ${k.kafka.toFixed(2)}, load generator ${k.loadGenerator.toFixed(2)}): even with the ${cpus().length} cores to itself this shape tops out near ${int(k.capacity)}/s.`,
+      );
+      lines.push(
+        `  HTTP accepted ${int(m.acceptedPerSec)}/s vs committed ${int(m.committedPerSec)}/s: ${m.acceptedPerSec > m.committedPerSec * 1.1 ? 'the router falls behind the HTTP side (the backlog grows)' : 'the HTTP side is the limit (the router keeps up)'}.`,
+      );
+      if (m.batch) {
+        lines.push(
+          `  Router: ${int(m.transactionsPerSec)} transactions/s of ${m.batch.mean.toFixed(1)} events on average (p50 ${int(m.batch.p50)}); transaction time p50 ${ms(m.transaction?.p50)}, p99 ${ms(m.transaction?.p99)}.`,
+        );
+      }
+      const waits = (m.pgActivity ?? []).slice(0, 3).map((a) => `${pct(a.share)} ${a.what}`);
+      if (waits.length) lines.push(`  Inside those transactions: ${waits.join('; ')}.`);
+      lines.push(
+        `  Router event loop delay p99 ${ms(m.eventLoopP99)} (every statement of an open transaction waits for it).`,
+      );
+    }
+    if (f.latency.p99 > TARGET_P99_MS) {
+      lines.push(
+        `- ${name}: p99 ${ms(f.latency.p99)} > ${TARGET_P99_MS} ms at ${int(settings.rate)}/s. Breakdown p50 / p99: sent → 202 ${ms(f.http.p50)} / ${ms(f.http.p99)}; 202 → router transaction start ${ms(f.toRouter?.p50)} / ${ms(f.toRouter?.p99)}; transaction ${ms(f.transaction?.p50)} / ${ms(f.transaction?.p99)}.`,
+      );
+    }
+  }
+  const r500 = c?.router.find((r) => r.batchSize === 500);
+  const r50 = c?.router.find((r) => r.batchSize === 50);
+  if (lines.length && r500 && r50) {
+    lines.push(
+      `- Router alone: ${int(r500.eventsPerSec)} events/s at batch 500 (${ms(r500.batchMs)}/batch) vs ${int(r50.eventsPerSec)} at batch 50 (${ms(r50.batchMs)}/batch), ${r50.statementsPerBatch.toFixed(0)} statements per batch; slowest at 500: ${r500.top
+        .slice(0, 2)
+        .map((t) => `${ms(t.ms)} ${t.sql}`)
+        .join('; ')}.`,
+    );
+  }
+  if (lines.length) {
+    console.log('\n# Where the time goes (targets missed)\n');
+    console.log(lines.join('\n'));
+  } else {
+    console.log(
+      `\nTargets met: ≥ ${int(TARGET_RATE)} contacts/s end to end and p99 ≤ ${TARGET_P99_MS} ms at ${int(settings.rate)}/s on Kafka + PostgreSQL.`,
+    );
+  }
+}
+
+async function main() {
+  cleanUpOnInterrupt();
+  console.log(
+    `contact-ingest bench: sections ${[...only].join(', ')}${quick ? ' (quick)' : ''}; ${cpus().length} cores, Node ${process.version}`,
+  );
+  const pgUp = await reachable(new URL(PG_URL).host || '127.0.0.1:5432');
+  const kafkaUp = await reachable(BROKERS[0]!);
+  if (!pgUp)
+    console.log(
+      `  PostgreSQL not reachable at ${new URL(PG_URL).host}: Kafka + PG and its ceilings are skipped`,
+    );
+  if (!kafkaUp)
+    console.log(
+      `  Kafka not reachable at ${BROKERS[0]} (bash scripts/kafka.sh start): Kafka + PG is skipped`,
+    );
+  console.log(
+    '  load: POST web forms (70%, new clients) and returning clients (30%: half generic call records, half forms)',
+  );
+  const busy = await otherLoad();
+  if (busy > 30) {
+    console.log(
+      `  warning: other processes use ${Math.round(busy)}% CPU right now (of 200%); the figures below will be low`,
+    );
+  }
+
+  let c: Ceilings | undefined;
+  const cols: Column[] = [];
+  if (only.has('raw')) c = await runCeilings(pgUp, kafkaUp);
+  for (const v of VARIANTS) {
+    if (!only.has(v.section) || !pgUp || !kafkaUp) continue;
+    console.log(`\n# ${v.title} (${elapsed()})`);
+    const k = await runKafkaPg({
+      ...settings,
+      pgUrl: PG_URL,
+      brokers: BROKERS,
+      roles: v.roles,
+      partitions: v.partitions,
+      profile,
+    });
+    cols.push({ title: v.title, kafka: true, result: k });
+    describePhase(`maximum (${settings.connections} connections)`, k.max);
+    describePhase(`fixed ${int(settings.rate)}/s`, k.fixed);
+    if (k.profile) {
+      console.log(
+        `  CPU profile of the service process(es), ${int(k.profile.busyMs)} ms busy (idle left out):`,
+      );
+      for (const c of k.profile.byCategory) console.log(`    ${pct(c.share).padStart(4)}  ${c.name}`);
+      console.log('  hottest functions (self time):');
+      for (const f of k.profile.byFunction) console.log(`    ${pct(f.share).padStart(4)}  ${f.name}`);
+    }
+  }
+  if (only.has('embedded')) {
+    console.log(`\n# Embedded default: PGlite + in-process bus, service in a child process (${elapsed()})`);
+    const e = await runEmbedded(settings);
+    cols.push({ title: 'Embedded: PGlite + in-process bus', kafka: false, result: e });
+    describePhase(`maximum (${settings.connections} connections)`, e.max);
+    describePhase(`fixed ${int(settings.rate)}/s`, e.fixed);
+  }
+  report(c, cols);
+  if (only.has('email')) {
+    console.log(`\n# Email channel (bench/email.ts) (${elapsed()})`);
+    const { runEmailBench } = await import('./email.js');
+    const { rows } = await runEmailBench({ quick });
+    console.log('');
+    console.log(
+      table(
+        ['Email channel', 'Figure'],
+        rows.map((x) => [x.metric, x.value]),
+        true,
+      ),
+    );
+  }
+  console.log(`\n(total ${elapsed()})`);
+}
+
+/** CPU used by everything on the machine over one second, before we start (% of one core). */
+async function otherLoad(): Promise<number> {
+  const meter = new CpuMeter(() => []);
+  await meter.begin();
+  await new Promise((res) => setTimeout(res, 1_000));
+  return (await meter.end()).machine;
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
