@@ -10,7 +10,8 @@
  *       kafka1    the same with a 1-partition topic (one router transaction at a time)
  *       split     two processes, ROLE=connectors and ROLE=router, 1-partition topic
  *       embedded  the embedded default: PGlite + in-process bus
- *       email     the IMAP channel (bench/email.ts, needs Dovecot: scripts/dovecot.sh); opt-in, not in the default set
+ *       email     opt-in: the IMAP channel (bench/email.ts, needs Dovecot: scripts/dovecot.sh)
+ *       telephony opt-in: call events and the routing answer (bench/telephony.ts)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
  *
@@ -52,7 +53,19 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.spl
 const quick = args.includes('--quick');
 /** V8 CPU profile of the Kafka sections' service processes (adds some overhead; figures are then a bit lower). */
 const profile = args.includes('--profile');
-const SECTIONS = ['raw', 'kafka', 'kafka1', 'split', 'embedded', 'email'];
+/** Opt-in sections: [section, file in bench/, exported function, title]. */
+const CHANNEL_BENCHES = [
+  ['email', 'email', 'runEmailBench', 'Email channel'],
+  ['telephony', 'telephony', 'runTelephonyBench', 'Telephony channel'],
+] as const;
+const SECTIONS = [
+  'raw',
+  'kafka',
+  'kafka1',
+  'split',
+  'embedded',
+  ...CHANNEL_BENCHES.map((c) => c[0] as string),
+];
 const only = new Set(
   (flag('only') ?? (quick ? 'raw,kafka,embedded' : 'raw,kafka,kafka1,split,embedded'))
     .split(',')
@@ -439,14 +452,26 @@ async function main() {
     describePhase(`fixed ${int(settings.rate)}/s`, e.fixed);
   }
   report(c, cols);
-  if (only.has('email')) {
-    console.log(`\n# Email channel (bench/email.ts) (${elapsed()})`);
-    const { runEmailBench } = await import('./email.js');
-    const { rows } = await runEmailBench({ quick });
+  // Channel benches kept by their connectors' authors, loaded by name so this file does not depend on their API.
+  for (const [section, file, fn, title] of CHANNEL_BENCHES) {
+    if (!only.has(section)) continue;
+    console.log(`\n# ${title} (bench/${file}.ts) (${elapsed()})`);
+    const mod = (await import(`./${file}.js`)) as Record<string, unknown>;
+    const run = mod[fn] as
+      | ((o: {
+          quick?: boolean;
+          log?: (l: string) => void;
+        }) => Promise<{ rows: { metric: string; value: string }[] }>)
+      | undefined;
+    if (typeof run !== 'function') {
+      console.log(`  bench/${file}.ts has no ${fn}(); skipped`);
+      continue;
+    }
+    const { rows } = await run({ quick, log: (l) => console.log(`  ${l}`) });
     console.log('');
     console.log(
       table(
-        ['Email channel', 'Figure'],
+        [title, 'Figure'],
         rows.map((x) => [x.metric, x.value]),
         true,
       ),
