@@ -36,7 +36,13 @@ export function mergeCall(a: CallRecord | undefined, b: CallRecord): CallRecord 
     talkSec: maxNum(a.talkSec, b.talkSec),
     waitSec: maxNum(a.waitSec, b.waitSec),
     recordingUrl: pick(a.recordingUrl, b.recordingUrl),
-    operatorExtension: pick(a.operatorExtension, b.operatorExtension),
+    // The extension reported with the stronger outcome (who answered) beats the one that was only rung.
+    operatorExtension:
+      STATUS_RANK[b.status] > STATUS_RANK[a.status]
+        ? (b.operatorExtension ?? a.operatorExtension)
+        : STATUS_RANK[b.status] < STATUS_RANK[a.status]
+          ? (a.operatorExtension ?? b.operatorExtension)
+          : pick(a.operatorExtension, b.operatorExtension),
     from: pick(a.from, b.from),
     to: pick(a.to, b.to),
     anonymous: a.anonymous || b.anonymous || undefined,

@@ -205,11 +205,7 @@ export async function routeBatch(
 
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
     assigned.get(d)?.operatorId ?? (owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null);
-  const extensions = [
-    ...new Set(events.map((e) => e.content.call?.operatorExtension).filter((x): x is string => !!x)),
-  ];
-  const byExtension = await operators.operatorsByExtensions(tx, extensions);
-  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts, byExtension);
+  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
   await regionsRepo.saveAssignmentState(tx, picker.changedPointers());
   await duplicates.insertDuplicateCandidates(
     tx,

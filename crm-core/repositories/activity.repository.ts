@@ -111,9 +111,20 @@ export async function insertActivitiesOnce(db: Queryable, rows: NewActivity[]): 
   return r.rowCount;
 }
 
-/** Existing rows for the given external keys, locked until the transaction ends (merging call events). */
+/**
+ * Existing rows for the given external keys, locked until the transaction ends (merging call events).
+ * A row lock cannot cover a row that does not exist yet, so the keys themselves are locked first with
+ * transaction-scoped advisory locks, taken in one global order (sorted hashes) so two batches never deadlock:
+ * two routers receiving the first events of one call at once then merge one after the other.
+ */
 export async function lockByExternalKeys(db: Queryable, keys: string[]): Promise<ActivityRow[]> {
   if (keys.length === 0) return [];
+  await db.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1
+     ) AS s`,
+    [keys],
+  );
   return (
     await db.query<ActivityRow>('SELECT * FROM activities WHERE external_key = ANY($1::text[]) FOR UPDATE', [
       keys,

@@ -428,7 +428,7 @@ describe.skipIf(!available)(
           }
           // The recording callback carries no caller number, so it is keyed (and partitioned) apart from the
           // status callbacks. It is sent once they are committed, as Twilio does in practice: delivered earlier
-          // or at the same time it hits the router bugs pinned down by the `it.fails` tests at the end.
+          // or at the same time (see the regression tests at the end).
           await committed(twIds);
           for (const p of [twRecording.params, twRecording.params]) expectOk(await postTwilio('tw', p));
         })(),
@@ -561,7 +561,7 @@ describe.skipIf(!available)(
 
       // CTI: operator boris (the answering number, not the names rung at newCall); talk time from receipt times.
       // details.operatorId is asserted only when the last batch routed carried the extension: a later batch
-      // without it drops the mapping (a router bug, pinned down by an `it.fails` test at the end).
+      // without it keeps the mapping (a regression test at the end).
       const ctiCall = await theCall('cti', ctiId, ctiIds);
       const [ctiLead, ...ctiMore] = await leadsOf(callers.cti);
       expect(ctiMore).toHaveLength(0);
@@ -919,9 +919,9 @@ describe.skipIf(!available)(
       expect(await count('identities WHERE value = $1', [caller])).toBe(0);
     });
 
-    // --- known bugs: each `it.fails` states the correct behaviour and currently fails; flip to `it` when fixed ---
+    // --- regressions: router bugs found by this suite, fixed in router/call-activities.ts ---
 
-    it.fails('BUG router: a recording callback routed before the status callbacks leaves the call in the queue', async () => {
+    it('a recording callback routed before the status callbacks still lands the call on the client', async () => {
       const caller = newNumber();
       const call = { sid: `CA${hex(32)}`, from: caller, to: LINES.tw.number };
       const at = new Date(Math.floor(Date.now() / 1000) * 1000 - 300_000);
@@ -949,7 +949,7 @@ describe.skipIf(!available)(
       expect(row).toEqual({ owner_type: 'lead', owner_id: lead!.id });
     }, 60_000);
 
-    it.fails('BUG router: the operator who finished a Bitrix24 call loses to the one registered (string order)', async () => {
+    it('the operator who finished a Bitrix24 call wins over the one only registered', async () => {
       // register names 101 (anna, rung first), finish names 201 (vera, who talked): mergeCall's pick() keeps the
       // lexicographically smaller extension, whatever the stage.
       const b = bitrixCall({
@@ -971,7 +971,7 @@ describe.skipIf(!available)(
       expect(call).toMatchObject({ responsible_id: ops.vera.id, details: { operatorId: ops.vera.id } });
     }, 60_000);
 
-    it.fails('BUG router: the operator who answers does not become responsible once the ringing stage is stored', async () => {
+    it('the operator who answers becomes responsible even when the ringing stage was stored first', async () => {
       // activities.ts: "the operator who answered owns the call activity", but a stored row's responsible_id wins
       // (`responsibleId: s.responsible_id ?? row.responsibleId`), so it only holds when the answer is routed first.
       const caller = newNumber(); // Moscow: the new lead goes to anna or boris, never to vera (Saint Petersburg)
@@ -995,7 +995,7 @@ describe.skipIf(!available)(
       expect(call.responsible_id).toBe(ops.vera.id);
     }, 60_000);
 
-    it.fails("BUG router: a later batch without an operator extension drops the call's operator", async () => {
+    it("a later batch without an operator extension keeps the call's operator", async () => {
       // route-batch.ts looks extensions up only for the events of the batch at hand; the merged call still says
       // operatorExtension 102, but a batch holding only a late newCall (or a recording callback) maps nothing,
       // and the rewritten row loses details.operatorId.

@@ -73,11 +73,10 @@ describe.skipIf(!available)('telephony: events of one call routed concurrently b
     );
   });
 
-  // BUG router (activities.ts + activity.repository.ts): lockByExternalKeys locks only rows that already exist.
-  // When neither transaction sees a row, both build the call from their own event alone; the second INSERT waits
-  // for the first and its ON CONFLICT DO UPDATE then replaces the row, so one event's facts are lost (typically
-  // the recording URL, or talk time, numbers and owner). Flip to `it` once fixed.
-  it.fails('at the same time, completed + recording still merge (no lost talk time or recording)', async () => {
+  // Regression: lockByExternalKeys used to lock only rows that already existed; it now locks the keys first.
+  // Without that, neither transaction saw a row, both built the call from their own event alone, and the second
+  // ON CONFLICT DO UPDATE replaced the first's facts (typically the recording URL, or talk time and owner).
+  it('at the same time, completed + recording still merge (no lost talk time or recording)', async () => {
     const list = calls(20);
     for (const c of list) {
       await Promise.all([
