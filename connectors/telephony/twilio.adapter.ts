@@ -43,7 +43,11 @@ function direction(p: Params, line: TelephonyLineSettings, country: string): 'in
 }
 
 /** Agents reach Twilio as `client:alice` or `sip:101@...`; those are operators, never clients. */
-const agentId = (v: string | undefined) => (v && /^(client|sip):/i.test(v) ? v : undefined);
+/**
+ * The agent a <Dial> leg rang, as the operator's extension: `client:101` and `sip:101@pbx.example.com` are
+ * both extension `101`, which is what operators are configured with.
+ */
+export const agentId = (v: string | undefined) => /^(?:client|sip):([^@;]+)/i.exec(v ?? '')?.[1];
 
 /** The event for one callback, or undefined for a callback that carries nothing to record. */
 export function twilioCallRecord(
