@@ -108,9 +108,10 @@ export async function routeBatch(
   const needing = decisions.filter((d) => d.needsOperator);
   const regionIds = [...new Set(needing.map((d) => d.regionId).filter((x): x is number => x != null))];
   const state = await regionsRepo.lockAssignmentState(tx, regionIds);
-  const candidates = await operators.regionCandidates(tx, regionIds);
-  const globalDefault = (await regionsRepo.getSetting<number>(tx, 'default_operator_id')) ?? null;
   const regionMap = new Map(regions.map((r) => [r.id, r]));
+  const leastLoaded = regionIds.filter((id) => regionMap.get(id)?.strategy === 'least_loaded');
+  const candidates = await operators.regionCandidates(tx, regionIds, leastLoaded);
+  const globalDefault = (await regionsRepo.getSetting<number>(tx, 'default_operator_id')) ?? null;
   const defaults = [
     globalDefault,
     ...regionIds.map((id) => regionMap.get(id)?.default_operator_id ?? null),

@@ -3,9 +3,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../app/config.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
-import { getLine } from '../../crm-core/repositories/channel-settings.repository.js';
+import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
 import { lookupClient } from '../../crm-core/services/lookup.service.js';
 import { AppError } from '../../lib/errors.js';
+import { ttlCache } from '../../lib/ttl-cache.js';
 
 export interface TelephonyApiDeps {
   db: Database;
@@ -23,6 +24,8 @@ const bearer = (req: FastifyRequest) => /^Bearer\s+(.+)$/i.exec(req.headers.auth
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
  */
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
+  // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
+  const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
     {
@@ -37,7 +40,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      const line = await getLine(db, req.query.line!);
+      const line = await lineOf(req.query.line!);
       const token = bearer(req) ?? '';
       if (!line?.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });

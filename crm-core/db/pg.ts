@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Database, Queryable, QueryResult } from './database.js';
 
@@ -10,7 +11,11 @@ export function createPgDatabase(opts: { connectionString: string; max?: number 
   pool.on('error', () => {});
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const r = await c.query(text, params as unknown[]);
+      // Parameterised statements are prepared once per connection under a name derived from their text:
+      // the hot paths (router batches, the PBX routing answer) then skip parsing and planning on every call.
+      const r = params?.length
+        ? await c.query({ name: statementName(text), text, values: params as unknown[] })
+        : await c.query(text);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
   });
@@ -44,4 +49,14 @@ export function createPgDatabase(opts: { connectionString: string; max?: number 
     },
     close: () => pool.end(),
   };
+}
+
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let n = names.get(text);
+  if (!n) {
+    n = `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    names.set(text, n);
+  }
+  return n;
 }

@@ -5,6 +5,7 @@ import type {
   MailboxSettings,
   TelephonyLineSettings,
 } from '../../connectors/contract.js';
+import { ttlCache } from '../../lib/ttl-cache.js';
 import type { Queryable } from '../db/database.js';
 
 /* Channel settings: written by the admin API, read by connectors through the ChannelSettings interface. */
@@ -183,11 +184,16 @@ export async function deleteMailbox(db: Queryable, id: number): Promise<boolean>
   return (await db.query('DELETE FROM mailboxes WHERE id = $1', [id])).rowCount > 0;
 }
 
-/** The read-only view connectors get. */
-export function channelSettings(db: Queryable): ChannelSettings {
+/** Webhooks read their form or line on every request; a few seconds of caching saves that round trip. */
+export const SETTINGS_CACHE_MS = 5_000;
+
+/** The read-only view connectors get (forms and lines cached for SETTINGS_CACHE_MS). */
+export function channelSettings(db: Queryable, cacheMs = SETTINGS_CACHE_MS): ChannelSettings {
+  const form = ttlCache((key) => getForm(db, key), cacheMs);
+  const line = ttlCache((key) => getLine(db, key), cacheMs);
   return {
-    getForm: (key) => getForm(db, key),
-    getTelephonyLine: (key) => getLine(db, key),
+    getForm: form,
+    getTelephonyLine: line,
     listMailboxes: async () => (await listMailboxes(db)).filter((m) => m.active),
   };
 }

@@ -108,18 +108,23 @@ async function setOperatorRegions(db: Queryable, id: number, regionIds: number[]
   ]);
 }
 
-/** Candidates for assignment in a region, with their load (open leads + planned activities). */
-export async function regionCandidates(db: Queryable, regionIds: number[]) {
+/**
+ * Candidates for assignment in these regions. Their load (open leads + planned activities) is counted only
+ * for the regions in `loadFor` (least-loaded ones): round robin does not need it and it is the costly part.
+ */
+export async function regionCandidates(db: Queryable, regionIds: number[], loadFor: number[] = regionIds) {
   if (regionIds.length === 0) return [];
   return (
     await db.query<{ region_id: number; operator_id: number; status: string; load: number }>(
       `SELECT r.region_id, o.id AS operator_id, o.status,
-              (SELECT count(*)::int FROM leads l WHERE l.responsible_id = o.id AND l.status IN ('new', 'in_progress'))
-            + (SELECT count(*)::int FROM activities a WHERE a.responsible_id = o.id AND a.state = 'planned') AS load
+              CASE WHEN r.region_id = ANY($2::int[]) THEN
+                (SELECT count(*)::int FROM leads l WHERE l.responsible_id = o.id AND l.status IN ('new', 'in_progress'))
+              + (SELECT count(*)::int FROM activities a WHERE a.responsible_id = o.id AND a.state = 'planned')
+              ELSE 0 END AS load
          FROM operator_regions r JOIN operators o ON o.id = r.operator_id
         WHERE r.region_id = ANY($1::int[]) AND o.active
         ORDER BY r.region_id, o.id`,
-      [regionIds],
+      [regionIds, loadFor],
     )
   ).rows;
 }

@@ -117,10 +117,11 @@ async function predictAssignment(
   const callerPhone = identities.find((i) => i.kind === 'phone' && i.valid)?.value;
   const region = resolveRegion(regions, { ...hints, callerPhone });
   const regionIds = region ? [region.regionId] : [];
-  const candidates = await regionCandidates(db, regionIds);
+  const regionMap = new Map(regions.map((r) => [r.id, r]));
+  const leastLoaded = regionIds.filter((id) => regionMap.get(id)?.strategy === 'least_loaded');
+  const candidates = await regionCandidates(db, regionIds, leastLoaded);
   const pointers = await assignmentPointers(db, regionIds);
   const globalDefault = (await getSetting<number | null>(db, 'default_operator_id')) ?? null;
-  const regionMap = new Map(regions.map((r) => [r.id, r]));
   const regionDefault = region ? (regionMap.get(region.regionId)?.default_operator_id ?? null) : null;
   const defaults = [globalDefault, regionDefault].filter((x): x is number => x != null);
   const picker = new OperatorPicker(
