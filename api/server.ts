@@ -31,7 +31,10 @@ export interface ServerDeps {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request access logs at info would dominate the output under load; errors are still logged.
-    loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: deps.logger.child(
+      { component: 'http' },
+      { level: deps.logger.levelVal < 40 ? 'warn' : deps.logger.level },
+    ) as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 25 * 1024 * 1024,
   });

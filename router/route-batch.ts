@@ -3,16 +3,15 @@ import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as duplicates from '../crm-core/repositories/duplicate.repository.js';
 import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
-import * as operators from '../crm-core/repositories/operator.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
-import * as regionsRepo from '../crm-core/repositories/region.repository.js';
-import { OperatorPicker } from '../crm-core/services/operator-picker.js';
+import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { type OwnerRef, ownerKey } from '../crm-core/services/owner-resolution.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
+import { assignOperators } from './assign.js';
 import { bounceOf, type Decision, planBatch } from './plan.js';
 
 export interface RouteOptions {
@@ -104,45 +103,19 @@ export async function routeBatch(
     },
   );
 
-  // --- assignment -----------------------------------------------------------------------------------
-  const needing = decisions.filter((d) => d.needsOperator);
-  const regionIds = [...new Set(needing.map((d) => d.regionId).filter((x): x is number => x != null))];
-  const state = await regionsRepo.lockAssignmentState(tx, regionIds);
-  const regionMap = new Map(regions.map((r) => [r.id, r]));
-  const leastLoaded = regionIds.filter((id) => regionMap.get(id)?.strategy === 'least_loaded');
-  const candidates = await operators.regionCandidates(tx, regionIds, leastLoaded);
-  const globalDefault = (await regionsRepo.getSetting<number>(tx, 'default_operator_id')) ?? null;
-  const defaults = [
-    globalDefault,
-    ...regionIds.map((id) => regionMap.get(id)?.default_operator_id ?? null),
-  ].filter((x): x is number => x != null);
-  const picker = new OperatorPicker(
-    regionMap,
-    groupBy(
-      candidates,
-      (c) => c.region_id,
-      (c) => ({ operatorId: c.operator_id, online: c.status === 'online', load: c.load }),
-    ),
-    new Map(state.map((s) => [s.region_id, s.last_operator_id])),
-    await operators.activeOperatorIds(tx, defaults),
-    globalDefault,
-  );
-  const assigned = new Map<Decision, { operatorId: number | null; reason: string }>();
-  for (const d of needing) assigned.set(d, picker.assign(d.regionId));
-
-  // --- writes ---------------------------------------------------------------------------------------
+  // --- writes, before any operator is chosen ---------------------------------------------------------
+  // The round-robin pointer of a region is a row lock held to COMMIT, so everything that does not need the
+  // chosen operator is written first; the lock is taken last and held only for a few short statements.
   const leadIds = await leads.insertLeads(
     tx,
     newLeads.map((di) => {
-      const d = decisions[di]!;
-      const a = assigned.get(d)!;
-      const e = d.event;
+      const e = decisions[di]!.event;
       return {
         title: leadTitle(e),
         name: e.sender.name ?? null,
-        responsibleId: a.operatorId,
-        regionId: d.regionId,
-        assignmentReason: d.regionRule ? `${a.reason} (region by ${d.regionRule})` : a.reason,
+        responsibleId: null,
+        regionId: decisions[di]!.regionId,
+        assignmentReason: 'pending',
         channel: e.channel,
         sourceType: e.source.type,
         sourceKey: e.source.key,
@@ -155,6 +128,57 @@ export async function routeBatch(
   const resolve = (t: Decision['target']): OwnerRef | null =>
     t.kind === 'existing' ? t.ref : t.kind === 'new-lead' ? { type: 'lead', id: leadIds[t.index]! } : null;
 
+  await writeIdentities(tx, decisions, resolve);
+  const needing = new Set(decisions.filter((d) => d.needsOperator));
+  // Activities of contacts that still need an operator are written unassigned and filled in below.
+  const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
+    needing.has(d) ? null : owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null;
+  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
+  await duplicates.insertDuplicateCandidates(
+    tx,
+    decisions.flatMap((d) =>
+      d.duplicates.map((x) => ({
+        eventId: d.event.id,
+        chosenType: resolve(d.target)!.type,
+        chosenId: resolve(d.target)!.id,
+        otherType: x.other.type,
+        otherId: x.other.id,
+        identityKind: x.identity.kind,
+        identityValue: x.identity.value,
+      })),
+    ),
+  );
+  // Bounces mark the failed addresses, so replies can warn and reports can count them.
+  await identities.markBouncing(tx, [
+    ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
+  ]);
+
+  // --- assignment, last ------------------------------------------------------------------------------
+  await assignOperators(tx, [...needing], regions, {
+    resolve,
+    activityOf: (d) => built[decisions.indexOf(d)] ?? null,
+  });
+
+  const outcomes = decisions.map((d, i) => {
+    const owner = resolve(d.target);
+    return {
+      eventId: d.event.id,
+      ownerType: owner?.type ?? 'queue',
+      ownerId: owner?.id ?? null,
+      activityId: built[i] ?? null,
+      createdLead: d.target.kind === 'new-lead' && newLeads[d.target.index] === i,
+    };
+  });
+  await processed.recordOutcomes(tx, outcomes);
+  return outcomes;
+}
+
+/** New identities of new leads and known clients; losing one of a new lead to another router is a race. */
+async function writeIdentities(
+  tx: Queryable,
+  decisions: Decision[],
+  resolve: (t: Decision['target']) => OwnerRef | null,
+) {
   const newLeadIdentities = decisions
     .filter((d) => d.target.kind === 'new-lead')
     .flatMap((d) => d.newIdentities.map((i) => ({ i, owner: resolve(d.target)! })));
@@ -189,64 +213,4 @@ export async function routeBatch(
       })),
     ),
   );
-
-  // Known clients whose responsible left get the newly assigned operator.
-  const reassigned = decisions.filter(
-    (d) => d.target.kind === 'existing' && assigned.get(d)?.operatorId != null,
-  );
-  for (const type of ['lead', 'contact', 'company'] as const) {
-    await leads.setResponsible(
-      tx,
-      type,
-      reassigned
-        .filter((d) => resolve(d.target)!.type === type)
-        .map((d) => ({ id: resolve(d.target)!.id, responsibleId: assigned.get(d)!.operatorId })),
-    );
-  }
-
-  const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
-    assigned.get(d)?.operatorId ?? (owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null);
-  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
-  await regionsRepo.saveAssignmentState(tx, picker.changedPointers());
-  await duplicates.insertDuplicateCandidates(
-    tx,
-    decisions.flatMap((d) =>
-      d.duplicates.map((x) => ({
-        eventId: d.event.id,
-        chosenType: resolve(d.target)!.type,
-        chosenId: resolve(d.target)!.id,
-        otherType: x.other.type,
-        otherId: x.other.id,
-        identityKind: x.identity.kind,
-        identityValue: x.identity.value,
-      })),
-    ),
-  );
-  const outcomes = decisions.map((d, i) => {
-    const owner = resolve(d.target);
-    return {
-      eventId: d.event.id,
-      ownerType: owner?.type ?? 'queue',
-      ownerId: owner?.id ?? null,
-      activityId: built[i] ?? null,
-      createdLead: d.target.kind === 'new-lead' && newLeads[d.target.index] === i,
-    };
-  });
-  // Bounces mark the failed addresses, so replies can warn and reports can count them.
-  await identities.markBouncing(tx, [
-    ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
-  ]);
-  await processed.recordOutcomes(tx, outcomes);
-  return outcomes;
-}
-
-function groupBy<T, K, V>(xs: T[], key: (x: T) => K, val: (x: T) => V): Map<K, V[]> {
-  const m = new Map<K, V[]>();
-  for (const x of xs) {
-    const k = key(x);
-    const list = m.get(k) ?? [];
-    list.push(val(x));
-    m.set(k, list);
-  }
-  return m;
 }

@@ -108,6 +108,12 @@ for (const backend of backends) {
         [(leads[0] as { owner_id: number }).owner_id],
       );
       expect(lead!.responsible_id).toBe(ops.vera);
+      // both contacts, and the callback of the missed call, are in front of that operator
+      const acts = await q<{ responsible_id: number }>(
+        'SELECT responsible_id FROM activities WHERE owner_type = $1 AND owner_id = $2',
+        ['lead', (leads[0] as { owner_id: number }).owner_id],
+      );
+      expect(acts.map((a) => a.responsible_id)).toEqual([ops.vera, ops.vera, ops.vera]);
     });
 
     it('spreads new clients round robin within ±1 and records why', async () => {
