@@ -1,6 +1,5 @@
 import type { Queryable } from '../crm-core/db/database.js';
-import * as activities from '../crm-core/repositories/activity.repository.js';
-import * as leads from '../crm-core/repositories/lead.repository.js';
+import { writeAssignment } from '../crm-core/repositories/assignment.repository.js';
 import * as operators from '../crm-core/repositories/operator.repository.js';
 import * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { OperatorPicker } from '../crm-core/services/operator-picker.js';
@@ -31,6 +30,7 @@ export async function assignOperators(
     defaults.filter((x): x is number => x != null),
   );
 
+  // From here to COMMIT the regions' pointer rows are locked: two statements, two round trips.
   const pointers = await regionsRepo.lockAssignmentState(tx, regionIds);
   const byRegion = new Map<number, { operatorId: number; online: boolean; load: number }[]>();
   for (const c of candidates) {
@@ -47,7 +47,7 @@ export async function assignOperators(
   );
 
   const newLeads: { id: number; responsibleId: number | null; reason: string }[] = [];
-  const owners: Record<'lead' | 'contact' | 'company', { id: number; responsibleId: number | null }[]> = {
+  const owners: Record<'lead' | 'contact' | 'company', { id: number; responsibleId: number }[]> = {
     lead: [],
     contact: [],
     company: [],
@@ -71,9 +71,11 @@ export async function assignOperators(
     if (act != null) acts.push({ id: act, responsibleId: a.operatorId });
     if (owner) ownerActs.push({ ownerType: owner.type, ownerId: owner.id, responsibleId: a.operatorId });
   }
-  await leads.assignLeads(tx, newLeads);
-  for (const type of ['lead', 'contact', 'company'] as const)
-    await leads.setResponsible(tx, type, owners[type]);
-  await activities.fillResponsible(tx, acts, ownerActs);
-  await regionsRepo.saveAssignmentState(tx, picker.changedPointers());
+  await writeAssignment(tx, {
+    newLeads,
+    owners,
+    activities: acts,
+    ownerActivities: ownerActs,
+    pointers: picker.changedPointers(),
+  });
 }

@@ -153,12 +153,6 @@ export async function routeBatch(
     ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
   ]);
 
-  // --- assignment, last ------------------------------------------------------------------------------
-  await assignOperators(tx, [...needing], regions, {
-    resolve,
-    activityOf: (d) => built[decisions.indexOf(d)] ?? null,
-  });
-
   const outcomes = decisions.map((d, i) => {
     const owner = resolve(d.target);
     return {
@@ -170,6 +164,13 @@ export async function routeBatch(
     };
   });
   await processed.recordOutcomes(tx, outcomes);
+
+  // --- assignment, last ------------------------------------------------------------------------------
+  const index = new Map(decisions.map((d, i) => [d, i]));
+  await assignOperators(tx, [...needing], regions, {
+    resolve,
+    activityOf: (d) => built[index.get(d)!] ?? null,
+  });
   return outcomes;
 }
 

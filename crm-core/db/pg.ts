@@ -9,6 +9,11 @@ export function createPgDatabase(opts: { connectionString: string; max?: number 
   const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10 });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Prepared statements (below) skip parsing; planning still happens per execution, because a generic plan
+  // cannot see how many ids an unnest()/ANY() array holds and picks sequential scans as tables grow.
+  pool.on('connect', (client) => {
+    client.query('SET plan_cache_mode = force_custom_plan').catch(() => {});
+  });
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       // Parameterised statements are prepared once per connection under a name derived from their text:

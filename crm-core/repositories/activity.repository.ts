@@ -239,34 +239,3 @@ export async function operatorCounters(db: Queryable, operatorId: number, now: D
   );
   return r.rows[0]!;
 }
-
-/**
- * Fills the operator into activities written unassigned: the batch's own activities by id, and every
- * unassigned activity of the given owners (a new client's second contact in the same batch, its callbacks).
- * An operator already set (the one who answered a call) is kept.
- */
-export async function fillResponsible(
-  db: Queryable,
-  byId: { id: number; responsibleId: number }[],
-  ofOwners: { ownerType: string; ownerId: number; responsibleId: number }[],
-): Promise<void> {
-  if (byId.length > 0) {
-    await db.query(
-      `UPDATE activities a SET responsible_id = t.r FROM unnest($1::bigint[], $2::int[]) AS t(id, r)
-        WHERE a.id = t.id AND a.responsible_id IS NULL`,
-      [byId.map((x) => x.id), byId.map((x) => x.responsibleId)],
-    );
-  }
-  if (ofOwners.length > 0) {
-    await db.query(
-      `UPDATE activities a SET responsible_id = t.r
-         FROM unnest($1::text[], $2::int[], $3::int[]) AS t(owner_type, owner_id, r)
-        WHERE a.responsible_id IS NULL AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id`,
-      [
-        ofOwners.map((x) => x.ownerType),
-        ofOwners.map((x) => x.ownerId),
-        ofOwners.map((x) => x.responsibleId),
-      ],
-    );
-  }
-}

@@ -102,36 +102,10 @@ export async function listLeads(db: Queryable, f: LeadFilter): Promise<LeadRow[]
   return r.rows;
 }
 
-export async function setResponsible(
-  db: Queryable,
-  ownerType: 'lead' | 'contact' | 'company',
-  rows: { id: number; responsibleId: number | null }[],
-) {
-  if (rows.length === 0) return;
-  const table = { lead: 'leads', contact: 'contacts', company: 'companies' }[ownerType];
-  await db.query(
-    `UPDATE ${table} x SET responsible_id = t.responsible_id FROM unnest($1::int[], $2::int[]) AS t(id, responsible_id) WHERE x.id = t.id`,
-    [rows.map((r) => r.id), rows.map((r) => r.responsibleId)],
-  );
-}
-
 export async function getContact(db: Queryable, id: number) {
   return (await db.query<Record<string, unknown>>('SELECT * FROM contacts WHERE id = $1', [id])).rows[0];
 }
 
 export async function getCompany(db: Queryable, id: number) {
   return (await db.query<Record<string, unknown>>('SELECT * FROM companies WHERE id = $1', [id])).rows[0];
-}
-
-/** Sets the operator and the reason on leads created earlier in the same transaction. */
-export async function assignLeads(
-  db: Queryable,
-  rows: { id: number; responsibleId: number | null; reason: string }[],
-) {
-  if (rows.length === 0) return;
-  await db.query(
-    `UPDATE leads l SET responsible_id = t.responsible_id, assignment_reason = t.reason
-       FROM unnest($1::int[], $2::int[], $3::text[]) AS t(id, responsible_id, reason) WHERE l.id = t.id`,
-    [rows.map((r) => r.id), rows.map((r) => r.responsibleId), rows.map((r) => r.reason)],
-  );
 }

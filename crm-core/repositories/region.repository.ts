@@ -91,18 +91,6 @@ export async function lockAssignmentState(db: Queryable, regionIds: number[]) {
   ).rows;
 }
 
-export async function saveAssignmentState(
-  db: Queryable,
-  rows: { regionId: number; lastOperatorId: number; count: number }[],
-) {
-  if (rows.length === 0) return;
-  await db.query(
-    `UPDATE assignment_state s SET last_operator_id = t.last_id, assigned_total = s.assigned_total + t.n, updated_at = now()
-       FROM unnest($1::int[], $2::int[], $3::int[]) AS t(region_id, last_id, n) WHERE s.region_id = t.region_id`,
-    [rows.map((r) => r.regionId), rows.map((r) => r.lastOperatorId), rows.map((r) => r.count)],
-  );
-}
-
 export async function getSetting<T>(db: Queryable, key: string): Promise<T | undefined> {
   return (await db.query<{ value: T }>('SELECT value FROM app_settings WHERE key = $1', [key])).rows[0]
     ?.value;
