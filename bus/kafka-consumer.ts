@@ -10,6 +10,7 @@ import { isAppError, isRetriable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { backoffDelay, RetriesExhaustedError, sleep } from '../lib/retry.js';
 import type { BatchHandler, Subscription } from './bus.js';
+import { groupCommit } from './group-commit.js';
 
 export interface ConsumerOptions {
   kafka: Kafka;
@@ -82,6 +83,9 @@ export async function startConsumer(o: ConsumerOptions): Promise<Subscription> {
     log[level]({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
   });
 
+  // One router transaction at a time per instance; partitions fetched meanwhile share the next one.
+  const gathered = groupCommit(o.handler, o.batchSize);
+
   const eachBatch = async (p: EachBatchPayload): Promise<void> => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
     const { topic, partition } = batch;
@@ -101,20 +105,22 @@ export async function startConsumer(o: ConsumerOptions): Promise<Subscription> {
     };
 
     /** kafkajs heartbeats only between batches or when asked: keep the membership alive during a slow commit. */
-    const callHandler = async (items: Item[]) => {
+    const callHandler = async (items: Item[], shared: boolean) => {
       const keepAlive = setInterval(() => void heartbeat().catch(() => {}), 1_000);
       try {
-        return await o.handler(items.map((i) => i.event));
+        return await (shared ? gathered : o.handler)(items.map((i) => i.event));
       } finally {
         clearInterval(keepAlive);
       }
     };
 
     /** Handler with retries; non-retriable failures are bisected so one poison event costs only itself. */
-    const deliver = async (items: Item[], dead: DeadLetter[]): Promise<boolean> => {
+    const deliver = async (items: Item[], dead: DeadLetter[], first = true): Promise<boolean> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const result = await callHandler(items);
+          // Only a first attempt joins other partitions' batches: retries and bisection run alone, so a
+          // poison event can never take another partition's good events to the dead-letter topic with it.
+          const result = await callHandler(items, first && attempt === 1);
           const byId = new Map(items.map((i) => [i.event.id, i]));
           for (const f of result.failed) {
             const item = byId.get(f.event.id);
@@ -139,7 +145,10 @@ export async function startConsumer(o: ConsumerOptions): Promise<Subscription> {
             'batch handler failed permanently; bisecting',
           );
           const mid = Math.ceil(items.length / 2);
-          return (await deliver(items.slice(0, mid), dead)) && (await deliver(items.slice(mid), dead));
+          return (
+            (await deliver(items.slice(0, mid), dead, false)) &&
+            (await deliver(items.slice(mid), dead, false))
+          );
         }
       }
     };

@@ -1,0 +1,49 @@
+import type { InboundContact } from '../event/inbound-contact.js';
+import type { BatchHandler, BatchResult } from './bus.js';
+
+interface Waiting {
+  events: InboundContact[];
+  resolve: (r: BatchResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for the router: while one handler call (one database transaction) is in flight, batches from
+ * other partitions wait and then go together in the next call, up to maxEvents. An idle router calls at once,
+ * so nothing waits for a timer; a busy one makes fewer, larger transactions instead of many small ones that
+ * queue for the same region rows and the same event loop. Each caller gets back only its own failed events;
+ * if the shared call throws, every caller sees the error and retries on its own (see kafka-consumer.ts).
+ */
+export function groupCommit(handler: BatchHandler, maxEvents: number): BatchHandler {
+  const waiting: Waiting[] = [];
+  let running = false;
+
+  async function run() {
+    running = true;
+    while (waiting.length > 0) {
+      const group: Waiting[] = [];
+      let size = 0;
+      while (waiting.length > 0 && (group.length === 0 || size + waiting[0]!.events.length <= maxEvents)) {
+        const w = waiting.shift()!;
+        group.push(w);
+        size += w.events.length;
+      }
+      try {
+        const { failed } = await handler(group.flatMap((w) => w.events));
+        for (const w of group) {
+          const mine = new Set(w.events.map((e) => e.id));
+          w.resolve({ failed: failed.filter((f) => mine.has(f.event.id)) });
+        }
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    running = false;
+  }
+
+  return (events) =>
+    new Promise<BatchResult>((resolve, reject) => {
+      waiting.push({ events, resolve, reject });
+      if (!running) void run();
+    });
+}
