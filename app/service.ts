@@ -64,10 +64,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     meaningfulCallSec: config.meaningfulCallSec,
     onRouted: (events, outcomes) => {
       const now = Date.now();
+      const channel = new Map(events.map((e) => [e.id, e.channel]));
       for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
       for (const o of outcomes)
         metrics.routed.inc({
-          channel: events.find((e) => e.id === o.eventId)?.channel ?? 'unknown',
+          channel: channel.get(o.eventId) ?? 'unknown',
           outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue'),
         });
     },

@@ -8,18 +8,19 @@ interface Waiting {
 }
 
 /**
- * Group commit for the router: while one handler call (one database transaction) is in flight, batches from
- * other partitions wait and then go together in the next call, up to maxEvents. An idle router calls at once,
+ * Group commit for the router: while maxInFlight handler calls (database transactions) are in flight, batches
+ * from other partitions wait and then go together in the next call, up to maxEvents. An idle router calls at once,
  * so nothing waits for a timer; a busy one makes fewer, larger transactions instead of many small ones that
  * queue for the same region rows and the same event loop. Each caller gets back only its own failed events;
  * if the shared call throws, every caller sees the error and retries on its own (see kafka-consumer.ts).
  */
-export function groupCommit(handler: BatchHandler, maxEvents: number): BatchHandler {
+export function groupCommit(handler: BatchHandler, maxEvents: number, maxInFlight = 2): BatchHandler {
   const waiting: Waiting[] = [];
-  let running = false;
+  let inFlight = 0;
 
+  // Up to maxInFlight calls overlap, so the database works on one transaction while Node builds the next.
   async function run() {
-    running = true;
+    inFlight++;
     while (waiting.length > 0) {
       const group: Waiting[] = [];
       let size = 0;
@@ -38,12 +39,12 @@ export function groupCommit(handler: BatchHandler, maxEvents: number): BatchHand
         for (const w of group) w.reject(err);
       }
     }
-    running = false;
+    inFlight--;
   }
 
   return (events) =>
     new Promise<BatchResult>((resolve, reject) => {
       waiting.push({ events, resolve, reject });
-      if (!running) void run();
+      if (inFlight < maxInFlight) void run();
     });
 }

@@ -23,7 +23,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('groupCommit', () => {
   it('calls at once when idle, and gathers what arrives while a call is in flight into one call', async () => {
     const c = controllable();
-    const gathered = groupCommit(c.handler, 500);
+    const gathered = groupCommit(c.handler, 500, 1);
     const [a, b, d] = [events(2), events(3), events(4)];
     const pa = gathered(a);
     await tick();
@@ -43,7 +43,7 @@ describe('groupCommit', () => {
 
   it('never exceeds maxEvents in one call and hands a thrown error to every caller of that call', async () => {
     const c = controllable();
-    const gathered = groupCommit(c.handler, 5);
+    const gathered = groupCommit(c.handler, 5, 1);
     const p0 = gathered(events(1));
     await tick();
     const p1 = gathered(events(3));
@@ -59,5 +59,26 @@ describe('groupCommit', () => {
     expect(c.calls[2]).toHaveLength(3);
     c.gates[2]!({ failed: [] });
     expect(await p2).toEqual({ failed: [] });
+  });
+
+  it('overlaps up to maxInFlight calls, then gathers', async () => {
+    const c = controllable();
+    const gathered = groupCommit(c.handler, 500, 2);
+    const [a, b, d, e] = [events(1), events(1), events(1), events(1)];
+    const pa = gathered(a);
+    const pb = gathered(b);
+    await tick();
+    expect(c.calls).toEqual([a, b]); // two in flight
+    const pd = gathered(d);
+    const pe = gathered(e);
+    await tick();
+    expect(c.calls).toHaveLength(2);
+    c.gates[0]!({ failed: [] });
+    await pa;
+    await tick();
+    expect(c.calls[2]).toEqual([...d, ...e]);
+    c.gates[1]!({ failed: [] });
+    c.gates[2]!({ failed: [] });
+    await Promise.all([pb, pd, pe]);
   });
 });
