@@ -68,8 +68,8 @@ export async function assignOperators(
     }
     const act = w.activityOf(d);
     if (a.operatorId == null) continue;
-    if (act != null) acts.push({ id: act, responsibleId: a.operatorId });
     if (owner) ownerActs.push({ ownerType: owner.type, ownerId: owner.id, responsibleId: a.operatorId });
+    else if (act != null) acts.push({ id: act, responsibleId: a.operatorId });
   }
   await writeAssignment(tx, {
     newLeads,

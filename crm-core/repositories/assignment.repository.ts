@@ -5,7 +5,7 @@ export interface AssignmentWrite {
   newLeads: { id: number; responsibleId: number | null; reason: string }[];
   /** Known clients whose responsible left. */
   owners: Record<'lead' | 'contact' | 'company', { id: number; responsibleId: number }[]>;
-  /** The batch's activities written unassigned. */
+  /** Unassigned activities without an owner (the line queue), by id. */
   activities: { id: number; responsibleId: number }[];
   /** Every unassigned activity of these owners (a new client's other contacts, callbacks). */
   ownerActivities: { ownerType: string; ownerId: number; responsibleId: number }[];
@@ -16,7 +16,8 @@ export interface AssignmentWrite {
 /**
  * Writes a batch's operator choices in ONE statement (data-modifying CTEs), because it runs while the
  * regions' round-robin rows are locked: one round trip instead of eight keeps other batches' wait short.
- * The CTEs touch disjoint rows, except activities matched both by id and by owner, which get the same value.
+ * The CTEs touch disjoint rows: activities by id are only those without an owner (PostgreSQL leaves it
+ * undefined which change wins when two CTEs update one row).
  */
 export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promise<void> {
   const o = w.owners;
@@ -37,8 +38,7 @@ export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promis
        owner_acts AS (
          UPDATE activities a SET responsible_id = t.r
            FROM unnest($12::text[], $13::int[], $14::int[]) AS t(owner_type, owner_id, r)
-          WHERE a.responsible_id IS NULL AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
-            AND NOT a.id = ANY($10::bigint[]) RETURNING 1),
+          WHERE a.responsible_id IS NULL AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id RETURNING 1),
        pointers AS (
          UPDATE assignment_state s SET last_operator_id = t.last_id, assigned_total = s.assigned_total + t.n, updated_at = now()
            FROM unnest($15::int[], $16::int[], $17::int[]) AS t(region_id, last_id, n) WHERE s.region_id = t.region_id RETURNING 1)
