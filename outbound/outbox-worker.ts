@@ -202,8 +202,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         }
         if (found) {
           const response = 'found in the Sent folder after an interrupted attempt';
-          await markOutboundSent(db, row.id, response);
-          await markSentCopyAppended(db, row.id);
+          // One update: nobody may see it "sent" with its copy not yet recorded.
+          await markOutboundSent(db, row.id, response, { copyAppended: true });
           log.info({ outboundId: row.id }, 'outbound: interrupted attempt had been sent; not sending again');
           return { status: 'sent', response, rejected: [] };
         }

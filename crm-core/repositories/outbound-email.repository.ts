@@ -209,11 +209,13 @@ export async function markOutboundSent(
   db: Queryable,
   id: number,
   smtpResponse: string,
-  opts: { rejected?: string[]; copyCheckInMs?: number } = {},
+  /** copyAppended: the copy is known to be in Sent already (found there after an interrupted attempt). */
+  opts: { rejected?: string[]; copyCheckInMs?: number; copyAppended?: boolean } = {},
 ): Promise<boolean> {
   const r = await db.query(
     `WITH o AS (
        UPDATE outbound_emails SET status = 'sent', sent_at = now(), smtp_response = $2, lease_until = NULL,
+              sent_copy_appended = sent_copy_appended OR $5,
               last_error = NULL, next_attempt_at = now() + $4 ${MS}, updated_at = now()
         WHERE id = $1 AND status <> 'sent'
        RETURNING activity_id, sent_at, attempts
@@ -221,7 +223,13 @@ export async function markOutboundSent(
      UPDATE activities a SET state = 'completed', completed_at = o.sent_at, updated_at = now(),
             details = ${outboundDetails(`'status', 'sent', 'sentAt', o.sent_at, 'attempts', o.attempts, 'lastError', NULL, 'rejected', $3::jsonb`)}
        FROM o WHERE a.id = o.activity_id`,
-    [id, smtpResponse.slice(0, 1000), JSON.stringify(opts.rejected ?? []), opts.copyCheckInMs ?? 0],
+    [
+      id,
+      smtpResponse.slice(0, 1000),
+      JSON.stringify(opts.rejected ?? []),
+      opts.copyCheckInMs ?? 0,
+      opts.copyAppended === true,
+    ],
   );
   return r.rowCount > 0;
 }
