@@ -2,16 +2,16 @@
  * `npm run bench` — throughput and latency of the whole service on this machine, next to the raw ceilings of
  * its parts, measured in the same run. Prints figures; never asserts.
  *
- *   npm run bench                         everything (≈ 3.5 min)
- *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded (≈ 1 min)
+ *   npm run bench                         everything, the telephony and email channels included (≈ 5 min)
+ *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email (≈ 2 min)
  *   npm run bench -- --only=kafka,raw     sections (comma-separated):
  *       raw       ceilings: empty Fastify route, kafkajs produce, PostgreSQL unnest inserts, the router alone
  *       kafka     Kafka + PostgreSQL, one service process with the defaults (ROLE=all, --partitions, default 6)
  *       kafka1    the same with a 1-partition topic (one router transaction at a time)
  *       split     two processes, ROLE=connectors and ROLE=router, 1-partition topic
  *       embedded  the embedded default: PGlite + in-process bus
- *       email     opt-in: the IMAP channel (bench/email.ts, needs Dovecot: scripts/dovecot.sh)
- *       telephony opt-in: call events and the routing answer (bench/telephony.ts)
+ *       telephony call events end to end and the PBX routing answer's latency (bench/telephony.ts)
+ *       email     the IMAP channel: ingestion rate and APPEND -> committed latency (bench/email.ts; needs Dovecot)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
  *
@@ -53,7 +53,7 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.spl
 const quick = args.includes('--quick');
 /** V8 CPU profile of the Kafka sections' service processes (adds some overhead; figures are then a bit lower). */
 const profile = args.includes('--profile');
-/** Opt-in sections: [section, file in bench/, exported function, title]. */
+/** Channel sections: [section, file in bench/, exported function, title]. */
 const CHANNEL_BENCHES = [
   ['email', 'email', 'runEmailBench', 'Email channel'],
   ['telephony', 'telephony', 'runTelephonyBench', 'Telephony channel'],
@@ -67,7 +67,7 @@ const SECTIONS = [
   ...CHANNEL_BENCHES.map((c) => c[0] as string),
 ];
 const only = new Set(
-  (flag('only') ?? (quick ? 'raw,kafka,embedded' : 'raw,kafka,kafka1,split,embedded'))
+  (flag('only') ?? (quick ? 'raw,kafka,embedded,telephony,email' : 'raw,kafka,kafka1,split,embedded,telephony,email'))
     .split(',')
     .map((s) => s.trim()),
 );
