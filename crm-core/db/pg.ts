@@ -6,18 +6,16 @@ import type { Database, Queryable, QueryResult } from './database.js';
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
 export function createPgDatabase(opts: { connectionString: string; max?: number }): Database {
-  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.max ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: withSessionSettings(opts.connectionString),
+    max: opts.max ?? 10,
+  });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  // Prepared statements (below) skip parsing; planning still happens per execution, because a generic plan
-  // cannot see how many ids an unnest()/ANY() array holds and picks sequential scans as tables grow.
-  pool.on('connect', (client) => {
-    client.query('SET plan_cache_mode = force_custom_plan').catch(() => {});
-  });
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       // Parameterised statements are prepared once per connection under a name derived from their text:
-      // the hot paths (router batches, the PBX routing answer) then skip parsing and planning on every call.
+      // the hot paths (router batches, the PBX routing answer) then skip parsing on every call.
       const r = params?.length
         ? await c.query({ name: statementName(text), text, values: params as unknown[] })
         : await c.query(text);
@@ -64,4 +62,16 @@ function statementName(text: string): string {
     names.set(text, n);
   }
   return n;
+}
+
+/**
+ * Prepared statements (above) skip parsing; planning still happens per execution, because a generic plan
+ * cannot see how many ids an unnest()/ANY() array holds and picks sequential scans as tables grow. Set as a
+ * startup option, so it holds on every connection from its first statement (kept with any options given).
+ */
+function withSessionSettings(connectionString: string): string {
+  const url = new URL(connectionString);
+  const given = url.searchParams.get('options');
+  url.searchParams.set('options', [given, '-c plan_cache_mode=force_custom_plan'].filter(Boolean).join(' '));
+  return url.toString();
 }
