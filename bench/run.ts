@@ -42,7 +42,7 @@ import {
   runKafkaPg,
   type Settings,
 } from './scenarios.js';
-import { cleanUpOnInterrupt, guarded } from './service-process.js';
+import { BROKERS, cleanUpOnInterrupt, guarded, PG_URL } from './service-process.js';
 import { int, ms, pct, table } from './stats.js';
 
 const TARGET_RATE = 2_000;
@@ -67,22 +67,15 @@ const SECTIONS = [
   ...CHANNEL_BENCHES.map((c) => c[0] as string),
 ];
 const only = new Set(
-  (flag('only') ?? (quick ? 'raw,kafka,embedded,telephony,email' : 'raw,kafka,kafka1,split,embedded,telephony,email'))
+  (
+    flag('only') ??
+    (quick ? 'raw,kafka,embedded,telephony,email' : 'raw,kafka,kafka1,split,embedded,telephony,email')
+  )
     .split(',')
     .map((s) => s.trim()),
 );
 for (const o of only)
   if (!SECTIONS.includes(o)) throw new Error(`--only: unknown section "${o}" (${SECTIONS.join(', ')})`);
-
-const PG_URL =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
-const BROKERS = (
-  process.env.BENCH_KAFKA_BROKERS ??
-  process.env.TEST_KAFKA_BROKERS ??
-  '127.0.0.1:19092'
-).split(',');
 
 const settings: Settings & { partitions: number } = {
   connections: Number(flag('connections') ?? 64),

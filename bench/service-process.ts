@@ -5,6 +5,17 @@ import { sleep } from './stats.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** Where the bench's PostgreSQL and Kafka are (loopback by default). */
+export const PG_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+export const BROKERS = (
+  process.env.BENCH_KAFKA_BROKERS ??
+  process.env.TEST_KAFKA_BROKERS ??
+  '127.0.0.1:19092'
+).split(',');
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

@@ -23,7 +23,7 @@ import http from 'node:http';
 import { createServer, Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
@@ -31,6 +31,7 @@ import type { Queryable } from '../crm-core/db/database.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { getLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { lookupClient } from '../crm-core/services/lookup.service.js';
+import { BROKERS, buckets, PG_URL, quantileBetween, ROOT } from './service-process.js';
 
 export interface TelephonyBenchOptions {
   quick?: boolean;
@@ -44,16 +45,6 @@ export interface BenchRow {
   value: string;
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PG_URL =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
-const BROKERS = (
-  process.env.BENCH_KAFKA_BROKERS ??
-  process.env.TEST_KAFKA_BROKERS ??
-  '127.0.0.1:19092'
-).split(',');
 const LINE = 'demo';
 const LINE_SECRET = 'demo-line-secret';
 const ROUTE_RATE = 500;
@@ -155,27 +146,8 @@ function counterSum(text: string, name: string, keep: (labels: string) => boolea
 }
 
 /** Cumulative histogram buckets of one route, from Prometheus text. */
-function routeBuckets(text: string, route: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('http_request_duration_seconds_bucket{') || !line.includes(`route="${route}"`))
-      continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    const k = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
-    out.set(k, (out.get(k) ?? 0) + Number(line.split(' ').pop()));
-  }
-  return out;
-}
-/** The q-quantile of what was observed between two scrapes, as the upper bound of its bucket (seconds). */
-function bucketQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const rows = [...after]
-    .map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const)
-    .sort((a, b) => a[0] - b[0]);
-  const total = rows.at(-1)?.[1] ?? 0;
-  if (total <= 0) return Number.NaN;
-  for (const [le, c] of rows) if (c >= q * total) return le;
-  return Number.NaN;
-}
+const routeBuckets = (text: string, route: string) =>
+  buckets(text, 'http_request_duration_seconds', (line) => line.includes(`route="${route}"`));
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
 function cpuSeconds(pid: number | undefined): number {
@@ -721,8 +693,8 @@ export async function runTelephonyBench(opts: TelephonyBenchOptions = {}): Promi
         sched: sortNum(r.samples.map((x) => x.sched)),
         errors: r.samples.filter((x) => !x.ok).length,
         wrong: r.samples.filter((x) => x.ok && !x.answerOk).length,
-        serverP50: bucketQuantile(metricsBefore, metricsAfter, 0.5) * 1_000,
-        serverP99: bucketQuantile(metricsBefore, metricsAfter, 0.99) * 1_000,
+        serverP50: quantileBetween(metricsBefore, metricsAfter, 0.5) * 1_000,
+        serverP99: quantileBetween(metricsBefore, metricsAfter, 0.99) * 1_000,
         /** CPU ms per answer: service process, its PostgreSQL backends, this load generator. */
         cpuMs: {
           service: ((cpuSeconds(target.pid) - cpu0.service) * 1_000) / r.samples.length,
