@@ -5,6 +5,7 @@ import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
 import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
+import { loadOwners } from '../crm-core/services/lookup.service.js';
 import { type OwnerRef, ownerKey } from '../crm-core/services/owner-resolution.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
@@ -63,17 +64,8 @@ export async function routeBatch(
   for (const t of threadRows)
     if (t.owner_id != null && t.owner_type !== 'queue')
       ownerRefs.push({ type: t.owner_type as OwnerRef['type'], id: t.owner_id });
-  const owners = new Map(
-    (await identities.findOwners(tx, ownerRefs)).map((o) => [
-      ownerKey({ type: o.owner_type, id: o.owner_id }),
-      o,
-    ]),
-  );
-  const converted = [...owners.values()]
-    .filter((o) => o.converted_contact_id != null)
-    .map((o) => ({ type: 'contact' as const, id: o.converted_contact_id! }));
-  for (const o of await identities.findOwners(tx, converted))
-    owners.set(ownerKey({ type: o.owner_type, id: o.owner_id }), o);
+  // Holders, and for converted leads the contacts they became (the router and the lookup API share this).
+  const owners = await loadOwners(tx, ownerRefs);
   const regions = await opts.regions(tx);
 
   const { decisions, newLeads } = planBatch(

@@ -97,7 +97,7 @@ export async function lookupClient(
 }
 
 /** Holders and, for converted leads, the contacts they became (effectiveOwner needs both). */
-async function loadOwners(db: Queryable, refs: OwnerRef[]): Promise<Map<string, OwnerInfo>> {
+export async function loadOwners(db: Queryable, refs: OwnerRef[]): Promise<Map<string, OwnerInfo>> {
   const key = (o: OwnerInfo) => ownerKey({ type: o.owner_type, id: o.owner_id });
   const owners = new Map((await findOwners(db, refs)).map((o) => [key(o), o]));
   const converted = [...owners.values()]
