@@ -28,9 +28,3 @@ export async function insertDuplicateCandidates(db: Queryable, rows: DuplicateCa
     ],
   );
 }
-
-export async function listDuplicateCandidates(db: Queryable, limit = 100) {
-  return (
-    await db.query('SELECT * FROM duplicate_candidates WHERE NOT resolved ORDER BY id DESC LIMIT $1', [limit])
-  ).rows;
-}

@@ -33,13 +33,6 @@ export async function findOperatorByTokenHash(
   ).rows[0];
 }
 
-export async function findOperatorByExtension(
-  db: Queryable,
-  extension: string,
-): Promise<OperatorRow | undefined> {
-  return (await db.query<OperatorRow>(`${SELECT} WHERE o.extension = $1 GROUP BY o.id`, [extension])).rows[0];
-}
-
 export interface OperatorInput {
   login: string;
   name: string;

@@ -119,10 +119,6 @@ export async function findByIdempotencyKey(
   ).rows[0];
 }
 
-export async function getOutboundEmail(db: Queryable, id: number): Promise<OutboundEmailRow | undefined> {
-  return (await db.query<OutboundEmailRow>(`SELECT ${ROW} FROM outbound_emails WHERE id = $1`, [id])).rows[0];
-}
-
 export async function getOutboundEmailByActivity(
   db: Queryable,
   activityId: number,
@@ -340,14 +336,4 @@ export async function markSentCopyFailed(
       WHERE id = $1 AND NOT sent_copy_appended`,
     [id, error.slice(0, 2000), delayMs],
   );
-}
-
-/** For tests and operations: how many rows are in each status. */
-export async function outboxCounts(db: Queryable): Promise<Record<OutboundStatus, number>> {
-  const r = await db.query<{ status: OutboundStatus; n: number }>(
-    'SELECT status, count(*)::int AS n FROM outbound_emails GROUP BY status',
-  );
-  const out: Record<OutboundStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0 };
-  for (const x of r.rows) out[x.status] = x.n;
-  return out;
 }

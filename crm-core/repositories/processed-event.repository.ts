@@ -31,17 +31,3 @@ export async function recordOutcomes(
     ],
   );
 }
-
-export async function getOutcome(db: Queryable, eventId: string) {
-  const r = await db.query<{
-    event_id: string;
-    owner_type: string | null;
-    owner_id: number | null;
-    activity_id: number | null;
-    processed_at: Date;
-  }>(
-    'SELECT event_id, owner_type, owner_id, activity_id, processed_at FROM processed_events WHERE event_id = $1',
-    [eventId],
-  );
-  return r.rows[0];
-}
