@@ -1,3 +1,4 @@
+import type { TelephonyLineSettings } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import { upsertForm, upsertLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { insertOperator } from '../crm-core/repositories/operator.repository.js';
@@ -5,6 +6,18 @@ import { insertRegion, putSetting, updateRegion } from '../crm-core/repositories
 import { hashToken, newOperatorToken } from '../crm-core/services/operator-tokens.js';
 
 export const DEMO_LINE_SECRET = 'demo-line-secret';
+
+/** The telephony line `demo` (also what the bench's events claim to come from). */
+export const DEMO_LINE: TelephonyLineSettings = {
+  key: 'demo',
+  name: 'Demo line',
+  number: '+74950000000',
+  secret: DEMO_LINE_SECRET,
+  source: 'Demo ad campaign',
+  createLeadOnOutbound: false,
+  options: {},
+  active: true,
+};
 
 export interface DemoSeedResult {
   operators: { id: number; login: string; name: string; region: string; token: string }[];
@@ -67,16 +80,7 @@ export async function seedDemo(db: Database): Promise<DemoSeedResult | undefined
       honeypotField: 'website',
       active: true,
     });
-    await upsertLine(tx, {
-      key: 'demo',
-      name: 'Demo line',
-      number: '+74950000000',
-      secret: DEMO_LINE_SECRET,
-      source: 'Demo ad campaign',
-      createLeadOnOutbound: false,
-      options: {},
-      active: true,
-    });
+    await upsertLine(tx, DEMO_LINE);
     return { operators };
   });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEMO_LINE_SECRET } from '../app/demo-seed.js';
+import { DEMO_LINE } from '../app/demo-seed.js';
 import { buildCallEvent } from '../connectors/telephony/call-event.js';
 import { type GenericCall, genericCallRecord } from '../connectors/telephony/generic.adapter.js';
 import { buildInboundContact } from '../event/build.js';
@@ -10,17 +10,6 @@ import type { BenchRequest } from './mix.js';
  * The event a connector would publish for one bench request, built with the connectors' own builders (no HTTP):
  * used by the ceilings that skip HTTP (Kafka produce, router alone) so they carry the same events.
  */
-const DEMO_LINE = {
-  key: 'demo',
-  name: 'Demo line',
-  number: '+74950000000',
-  secret: DEMO_LINE_SECRET,
-  source: 'Demo ad campaign',
-  createLeadOnOutbound: false,
-  options: {},
-  active: true,
-};
-
 export function eventFor(r: BenchRequest): InboundContact {
   const body = JSON.parse(r.body) as Record<string, string>;
   if (r.path.startsWith('/v1/telephony/')) {

@@ -7,6 +7,7 @@ import { type Service, startService } from '../../app/service.js';
 import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
+import { kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
 
 /**
@@ -55,17 +56,7 @@ describe.skipIf(!available)('end to end: HTTP -> Kafka -> router -> PostgreSQL',
   beforeAll(async () => {
     t = await createTestPg();
     await admin.connect();
-    const config = loadConfig({
-      PORT: '0',
-      DATABASE_URL: t.url,
-      KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: 'router',
-      KAFKA_TOPIC_PARTITIONS: '3',
-      ADMIN_TOKEN: 'e2e-admin-token-0123456789',
-      LOG_LEVEL: 'silent',
-      DEMO_SEED: 'true',
-    });
+    const config = loadConfig(kafkaPgEnv(t.url!, prefix, { ADMIN_TOKEN: 'e2e-admin-token-0123456789' }));
     service = await startService(config, logger);
   }, 60_000);
 

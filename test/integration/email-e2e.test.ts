@@ -7,7 +7,8 @@ import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { dropFolders, MAIL_PASSWORD, smtp, waitFor } from '../support/mail-harness.js';
 import { createFolders, messagesIn } from '../support/mail-reply.js';
-import { imapAvailable, KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
+import { kafkaPgEnv } from '../support/service-env.js';
+import { imapAvailable, kafkaAvailable, pgAvailable } from '../support/services.js';
 
 const ready = (await pgAvailable()) && (await kafkaAvailable()) && (await imapAvailable());
 const USER = 'inbox@example.test';
@@ -28,17 +29,7 @@ describe.skipIf(!ready)('email end to end: IMAP → Kafka → router → Postgre
 
   const start = async () => {
     service = await startService(
-      loadConfig({
-        PORT: '0',
-        DATABASE_URL: t.url,
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_GROUP_ID: `${prefix}router`,
-        KAFKA_TOPIC_PARTITIONS: '2',
-        ADMIN_TOKEN: ADMIN,
-        DEMO_SEED: 'true',
-        LOG_LEVEL: 'silent',
-      }),
+      loadConfig(kafkaPgEnv(t.url!, prefix, { ADMIN_TOKEN: ADMIN, KAFKA_TOPIC_PARTITIONS: '2' })),
       createLogger({ level: 'silent' }),
     );
     if (service.demo) token = service.demo.operators.find((o) => o.login === 'anna')!.token;

@@ -14,6 +14,7 @@ import { RetriesExhaustedError } from '../../lib/retry.js';
 import { createRouter, type Router } from '../../router/router.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { callEvent, formEvent } from '../support/events.js';
+import { kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
 
 /**
@@ -318,20 +319,16 @@ describe.skipIf(!kafkaUp)(
 
     const routerService = () =>
       startService(
-        loadConfig({
-          PORT: '0',
-          ROLE: 'router',
-          DATABASE_URL: t.url,
-          DATABASE_POOL_MAX: '4',
-          KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-          KAFKA_TOPIC_PREFIX: prefix,
-          KAFKA_GROUP_ID: 'router',
-          KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
-          ROUTER_BATCH_SIZE: '50',
-          ADMIN_TOKEN: 'test-admin-token-0123456789',
-          LOG_LEVEL: 'silent',
-          DEMO_SEED: 'false',
-        }),
+        loadConfig(
+          kafkaPgEnv(t.url!, prefix, {
+            ROLE: 'router',
+            DATABASE_POOL_MAX: '4',
+            KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
+            ROUTER_BATCH_SIZE: '50',
+            ADMIN_TOKEN: 'test-admin-token-0123456789',
+            DEMO_SEED: 'false',
+          }),
+        ),
         logger,
       );
 

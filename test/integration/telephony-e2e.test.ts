@@ -9,6 +9,7 @@ import { encodeCallId } from '../../connectors/telephony/bitrix24-call-id.js';
 import { contactId } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
+import { kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
 import { basicAuth, fixture, freeswitchUrlEncode } from '../support/telephony-app.js';
 
@@ -362,18 +363,7 @@ describe.skipIf(!available)(
     beforeAll(async () => {
       t = await createTestPg();
       await kafkaAdmin.connect();
-      const config = loadConfig({
-        PORT: '0',
-        DATABASE_URL: t.url,
-        KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_GROUP_ID: 'router',
-        KAFKA_TOPIC_PARTITIONS: '3',
-        ADMIN_TOKEN,
-        PUBLIC_URL,
-        LOG_LEVEL: 'silent',
-        DEMO_SEED: 'true',
-      });
+      const config = loadConfig(kafkaPgEnv(t.url!, prefix, { ADMIN_TOKEN, PUBLIC_URL }));
       service = await startService(config, logger);
       const rows = await q<{ login: 'anna' | 'boris' | 'vera'; id: number; extension: string }>(
         'SELECT login, id, extension FROM operators',
