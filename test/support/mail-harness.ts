@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../../app/config.js';
-import type { Publisher } from '../../bus/bus.js';
 import type {
   ChannelSettings,
   ConnectorContext,
@@ -13,6 +12,7 @@ import type {
 } from '../../connectors/contract.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
+import { RecordingPublisher as SharedRecordingPublisher } from './connector-doubles.js';
 import { IMAP_PORT, requireService } from './services.js';
 
 /**
@@ -49,16 +49,15 @@ export class MemoryCursors implements CursorStore {
   }
 }
 
-/** Records every publish call; `failNext` makes the next calls reject like an unavailable bus. */
-export class RecordingPublisher implements Publisher {
-  readonly events: InboundContact[] = [];
+/** The shared recording publisher, plus `failNext`: the next calls reject like an unavailable bus. */
+export class RecordingPublisher extends SharedRecordingPublisher {
   failNext = 0;
-  async publish(events: InboundContact[]) {
+  override async publish(events: InboundContact[]) {
     if (this.failNext > 0) {
       this.failNext--;
       throw Object.assign(new Error('bus down'), { retriable: true });
     }
-    this.events.push(...events);
+    await super.publish(events);
   }
   bySubject(subject: string) {
     return this.events.filter((e) => e.content.subject === subject);
