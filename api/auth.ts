@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../crm-core/db/database.js';
 import { findOperatorByTokenHash } from '../crm-core/repositories/operator.repository.js';
 import { hashToken } from '../crm-core/services/operator-tokens.js';
+import { bearerToken, safeEqual } from '../lib/credentials.js';
 import { AppError } from '../lib/errors.js';
 
 /**
@@ -26,20 +26,12 @@ export interface AuthDeps {
 
 export type AuthHook = (request: FastifyRequest) => Promise<void>;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-/** Equal-length digests make timingSafeEqual usable whatever the caller sent, and hide the token's length. */
-function isAdminToken(given: string, adminToken: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(adminToken));
-}
-
 function bearer(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!m) {
+  const token = bearerToken(request.headers.authorization);
+  if (!token) {
     throw new AppError('UNAUTHORIZED', 'authorization: missing Bearer token', { fields: ['authorization'] });
   }
-  return m[1]!;
+  return token;
 }
 
 const invalid = () =>
@@ -52,7 +44,7 @@ const invalid = () =>
 export function createAuth(deps: AuthDeps): { requireAdmin: AuthHook; requireOperator: AuthHook } {
   async function identify(request: FastifyRequest): Promise<Principal> {
     const token = bearer(request);
-    if (isAdminToken(token, deps.adminToken)) return { kind: 'admin' };
+    if (safeEqual(token, deps.adminToken)) return { kind: 'admin' };
     const op = await findOperatorByTokenHash(deps.db, hashToken(token));
     if (!op) throw invalid();
     return { kind: 'operator', operatorId: op.id };

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import type { ConnectorContext } from '../contract.js';
-import { bearerToken, deny, findLine, safeEqual } from './auth.js';
+import { deny, findLine } from './auth.js';
 import { finish, type MethodResult, register } from './bitrix24-methods.js';
 import { publishCall } from './call-event.js';
 import {
@@ -64,7 +65,7 @@ export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
     const query = rawQuery(req);
     // Bitrix clients put parameters in the query, the body, or both; the body wins a conflict.
     const p: Params = { ...parseForm(query), ...parseParams(body) };
-    const given = req.params.token ?? param(p, 'auth') ?? bearerToken(req);
+    const given = req.params.token ?? param(p, 'auth') ?? bearerToken(req.headers.authorization);
     if (!given || !safeEqual(given, line.secret)) deny(ctx, 'bitrix24', line.key, 'wrong or missing auth');
 
     const method = lookup(METHODS, req.params.method.replace(/\.json$/i, '').toLowerCase());

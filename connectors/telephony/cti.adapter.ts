@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ConnectorContext, TelephonyLineSettings } from '../contract.js';
-import { deny, findLine, safeEqual } from './auth.js';
+import type { TelephonyLineSettings } from '../../channels/settings.js';
+import { safeEqual } from '../../lib/credentials.js';
+import type { ConnectorContext } from '../contract.js';
+import { deny, findLine } from './auth.js';
 import { type CallRecord, type CallStage, type CallStatus, publishCall, sameNumber } from './call-event.js';
 import { fieldError, lookup, type Params, param, parseParams, rawBody } from './http.js';
 

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { bearerToken, safeEqual, validSha256Signature } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
-import { bearerToken, deny, findLine, safeEqual, validSha256Signature } from './auth.js';
+import { deny, findLine } from './auth.js';
 import { type CallRecord, publishCall } from './call-event.js';
 import { fieldError, invalid, parseJson, rawBody } from './http.js';
 
@@ -81,7 +82,7 @@ export function genericAdapter(ctx: ConnectorContext): FastifyPluginAsync {
       if (!key.success) throw invalid(key.error);
       const line = await findLine(ctx, 'generic', key.data.line);
 
-      const bearer = bearerToken(req);
+      const bearer = bearerToken(req.headers.authorization);
       const signature = req.headers['x-signature'];
       if (bearer !== undefined) {
         if (!safeEqual(bearer, line.secret)) deny(ctx, 'generic', line.key, 'wrong bearer token');

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { safeEqual } from './auth.js';
+import { safeEqual } from '../../lib/credentials.js';
 
 /**
  * X-Twilio-Signature: base64(HMAC-SHA1(authToken, url + name1 + value1 + name2 + value2 ...)) with the POST
