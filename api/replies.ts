@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { AppConfig } from '../app/config.js';
 import type { Database } from '../crm-core/db/database.js';
 import type { OutboundEmailRow } from '../crm-core/repositories/outbound-email.repository.js';
-import { createReply } from '../crm-core/services/reply.service.js';
+import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
 import { createAuth, operatorOf } from './auth.js';
+import type { ApiConfig } from './config.js';
 import { toApiError } from './routes/errors.js';
 import * as s from './routes/schemas.js';
 
@@ -17,7 +17,7 @@ import * as s from './routes/schemas.js';
  */
 export interface RepliesApiDeps {
   db: Database;
-  config: Readonly<AppConfig>;
+  config: Readonly<ApiConfig>;
   outbox: Outbox;
   /** How long the request waits for the first attempt before answering 202 `sending`. */
   sendWaitMs?: number;

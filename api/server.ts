@@ -1,12 +1,12 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AppConfig } from '../app/config.js';
 import type { Bus } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import type { Logger } from '../lib/logger.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
+import type { ApiConfig } from './config.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { repliesApi } from './replies.js';
@@ -14,7 +14,7 @@ import { apiRoutes } from './routes/index.js';
 import { telephonyApi } from './telephony/routes.js';
 
 export interface ServerDeps {
-  config: Readonly<AppConfig>;
+  config: Readonly<ApiConfig>;
   logger: Logger;
   db?: Database;
   bus?: Bus;

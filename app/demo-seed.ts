@@ -1,4 +1,4 @@
-import type { TelephonyLineSettings } from '../connectors/contract.js';
+import type { TelephonyLineSettings } from '../channels/settings.js';
 import type { Database } from '../crm-core/db/database.js';
 import { upsertForm, upsertLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { insertOperator } from '../crm-core/repositories/operator.repository.js';

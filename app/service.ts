@@ -12,9 +12,9 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { createPgliteDatabase } from '../crm-core/db/pglite.js';
 import { channelSettings, cursorStore } from '../crm-core/repositories/channel-settings.repository.js';
-import { clientDirectory } from '../crm-core/services/client-directory.js';
 import type { Logger } from '../lib/logger.js';
 import { createOutbox } from '../outbound/outbox-worker.js';
+import { clientDirectory } from '../router/client-directory.js';
 import { createRouter } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
@@ -78,7 +78,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   const connectors: Connector[] = runs('connectors')
     ? createConnectors({
-        config,
+        config: {
+          defaultCountry: config.defaultCountry,
+          publicUrl: config.publicUrl,
+          formRateLimit: config.formRateLimit,
+        },
         logger,
         bus,
         settings: channelSettings(db),
@@ -87,7 +91,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       })
     : [];
   const app = await buildServer({
-    config,
+    config: {
+      adminToken: config.adminToken,
+      defaultCountry: config.defaultCountry,
+      trustProxy: config.trustProxy,
+    },
     logger,
     db,
     bus,

@@ -24,7 +24,7 @@ import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import { loadConfig } from '../app/config.js';
 import { type Service, startService } from '../app/service.js';
-import type { MailboxSettings } from '../connectors/contract.js';
+import type { MailboxSettings } from '../channels/settings.js';
 import type { Database } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';

@@ -30,7 +30,7 @@ import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
 import type { Queryable } from '../crm-core/db/database.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { getLine } from '../crm-core/repositories/channel-settings.repository.js';
-import { lookupClient } from '../crm-core/services/lookup.service.js';
+import { lookupClient } from '../router/client-lookup.js';
 import { BROKERS, buckets, PG_URL, quantileBetween, ROOT } from './service-process.js';
 
 export interface TelephonyBenchOptions {

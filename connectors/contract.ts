@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppConfig } from '../app/config.js';
 import type { Publisher } from '../bus/bus.js';
+import type { ChannelSettings, ClientDirectory, CursorStore } from '../channels/settings.js';
 import type { Logger } from '../lib/logger.js';
 
 /**
@@ -18,8 +18,18 @@ export interface Connector {
   stop?(): Promise<void>;
 }
 
+/** The part of the configuration connectors use; the composition root hands over only this. */
+export interface ConnectorConfig {
+  /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
+  defaultCountry: string;
+  /** Public base URL, where a vendor's signature covers the URL (Twilio). */
+  publicUrl: string;
+  /** Web-form submissions per client IP per minute. */
+  formRateLimit: number;
+}
+
 export interface ConnectorContext {
-  config: Readonly<AppConfig>;
+  config: Readonly<ConnectorConfig>;
   logger: Logger;
   bus: Publisher;
   settings: ChannelSettings;
@@ -28,93 +38,4 @@ export interface ConnectorContext {
   clients?: ClientDirectory;
 }
 
-export interface ClientDirectory {
-  findByPhone(
-    phone: string,
-  ): Promise<
-    { entityType: 'lead' | 'contact' | 'company'; entityId: number; responsibleId: number | null } | undefined
-  >;
-}
-
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;
-
-/** Read-only view of what administrators configured for the channels (crm-core implements it). */
-export interface ChannelSettings {
-  getForm(key: string): Promise<FormSettings | undefined>;
-  getTelephonyLine(key: string): Promise<TelephonyLineSettings | undefined>;
-  listMailboxes(): Promise<MailboxSettings[]>;
-}
-
-export interface FormSettings {
-  key: string;
-  name: string;
-  /** Our field -> the form's field name. Defaults apply to unmapped ones (name, phone, email, message...). */
-  fieldMap: Partial<Record<FormField, string>>;
-  allowedOrigins: string[];
-  honeypotField?: string;
-  redirectUrl?: string;
-  regionId?: number;
-  active: boolean;
-}
-export const FORM_FIELDS = [
-  'name',
-  'phone',
-  'email',
-  'telegram',
-  'message',
-  'subject',
-  'region',
-  'city',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_term',
-  'utm_content',
-] as const;
-export type FormField = (typeof FORM_FIELDS)[number];
-
-export interface TelephonyLineSettings {
-  key: string;
-  name: string;
-  /** The called number (E.164) for call tracking. */
-  number?: string;
-  /** Shared secret for Bearer auth and the HMAC-SHA256 signature. */
-  secret: string;
-  /** Lead source label for calls to this line (e.g. an ad campaign). */
-  source?: string;
-  regionId?: number;
-  /** Create a lead for an outbound call to an unknown number. */
-  createLeadOnOutbound: boolean;
-  /** Vendor-specific settings (e.g. Twilio auth token, FreeSWITCH basic-auth user). */
-  options: Record<string, unknown>;
-  active: boolean;
-}
-
-export interface MailboxSettings {
-  id: number;
-  name: string;
-  address: string;
-  imap: { host: string; port: number; secure: boolean; user: string; password: string };
-  /** For replies (outbound/); sentFolder: where the copy goes (default: the folder flagged \\Sent, else "Sent"). */
-  smtp?: {
-    host: string;
-    port: number;
-    secure: boolean;
-    user?: string;
-    password?: string;
-    sentFolder?: string;
-  };
-  folders: string[];
-  /** Only messages on or after this date are taken on first sync. */
-  syncSince?: string;
-  /** What to do with a message after it was published: leave it, set \Seen, or move it to a folder. */
-  processed: { action: 'none' } | { action: 'seen' } | { action: 'move'; folder: string };
-  attachmentMaxBytes: number;
-  active: boolean;
-}
-
-/** Opaque per-connector cursors (IMAP UIDVALIDITY + last UID, Telegram update offset...), stored by crm-core. */
-export interface CursorStore {
-  get<T = unknown>(connector: string, key: string): Promise<T | undefined>;
-  set(connector: string, key: string, value: unknown): Promise<void>;
-}

@@ -1,5 +1,5 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { OUTBOUND_HEADER } from '../connectors/email/message-id.js';
+import { OUTBOUND_HEADER } from '../channels/email/message-id.js';
 
 /**
  * The complete message of an outbound email, composed once when the reply is accepted and stored with it: every

@@ -1,25 +1,25 @@
 import { convert } from 'html-to-text';
-import { canonicalMessageId, messageIdList, ownMessageId } from '../../connectors/email/message-id.js';
-import { normaliseEmail } from '../../event/identity.js';
-import { AppError } from '../../lib/errors.js';
-import { composeMessage } from '../../outbound/compose.js';
-import type { SmtpSettings } from '../../outbound/email-sender.js';
-import type { Database } from '../db/database.js';
+import { canonicalMessageId, messageIdList, ownMessageId } from '../channels/email/message-id.js';
+import type { Database } from '../crm-core/db/database.js';
 import {
   type ActivityRow,
   getActivity,
   type NewActivity,
   upsertActivities,
-} from '../repositories/activity.repository.js';
-import { getMailbox } from '../repositories/channel-settings.repository.js';
-import { findIdentities } from '../repositories/identity.repository.js';
+} from '../crm-core/repositories/activity.repository.js';
+import { getMailbox } from '../crm-core/repositories/channel-settings.repository.js';
+import { findIdentities } from '../crm-core/repositories/identity.repository.js';
 import {
   type ClaimedOutboundEmail,
   findByIdempotencyKey,
   insertClaimedOutboundEmail,
   lockIdempotencyKey,
   type OutboundEmailRow,
-} from '../repositories/outbound-email.repository.js';
+} from '../crm-core/repositories/outbound-email.repository.js';
+import { normaliseEmail } from '../event/identity.js';
+import { AppError } from '../lib/errors.js';
+import { composeMessage } from './compose.js';
+import type { SmtpSettings } from './email-sender.js';
 
 /**
  * An operator's email reply to an email activity: the rules. The reply becomes, in one transaction, an outbound

@@ -1,6 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
-import type { MailboxSettings } from '../connectors/contract.js';
+import type { MailboxSettings } from '../channels/settings.js';
 import type { Logger } from '../lib/logger.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { Queryable } from '../crm-core/db/database.js';
 import * as activities from '../crm-core/repositories/activity.repository.js';
-import type { OwnerRef } from '../crm-core/services/owner-resolution.js';
 import { activitySubject, activityType } from './activity-kind.js';
 import { callActivityRow, callKeyOf, foldCalls } from './call-activities.js';
 import { isMissedInbound } from './call-merge.js';
+import type { OwnerRef } from './owner-resolution.js';
 import type { Decision } from './plan.js';
 
 /**

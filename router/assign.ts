@@ -2,8 +2,8 @@ import type { Queryable } from '../crm-core/db/database.js';
 import { writeAssignment } from '../crm-core/repositories/assignment.repository.js';
 import * as operators from '../crm-core/repositories/operator.repository.js';
 import * as regionsRepo from '../crm-core/repositories/region.repository.js';
-import { OperatorPicker } from '../crm-core/services/operator-picker.js';
-import type { OwnerRef } from '../crm-core/services/owner-resolution.js';
+import { OperatorPicker } from './operator-picker.js';
+import type { OwnerRef } from './owner-resolution.js';
 import type { Decision } from './plan.js';
 
 /**

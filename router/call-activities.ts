@@ -1,9 +1,9 @@
 import type { Queryable } from '../crm-core/db/database.js';
 import * as activities from '../crm-core/repositories/activity.repository.js';
 import { operatorsByExtensions } from '../crm-core/repositories/operator.repository.js';
-import type { OwnerRef } from '../crm-core/services/owner-resolution.js';
 import { activitySubject } from './activity-kind.js';
 import { type CallRecord, mergeCall } from './call-merge.js';
+import type { OwnerRef } from './owner-resolution.js';
 import type { Decision } from './plan.js';
 
 /** One vendor call after folding the stored row and this batch's events into it. */

@@ -1,6 +1,6 @@
-import type { ClientDirectory } from '../../connectors/contract.js';
-import type { Queryable } from '../db/database.js';
-import { lookupClient } from './lookup.service.js';
+import type { ClientDirectory } from '../channels/settings.js';
+import type { Queryable } from '../crm-core/db/database.js';
+import { lookupClient } from './client-lookup.js';
 
 /** The read-only client look-up connectors may use, through the same code path as GET /v1/clients/lookup. */
 export function clientDirectory(db: Queryable, defaultCountry: string): ClientDirectory {

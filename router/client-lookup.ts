@@ -1,11 +1,15 @@
-import { type Identity, identityKey, normaliseSender } from '../../event/identity.js';
-import { AppError } from '../../lib/errors.js';
-import type { Queryable } from '../db/database.js';
-import { findIdentities, findOwners, type OwnerInfo } from '../repositories/identity.repository.js';
-import { activeOperatorIds, regionCandidates } from '../repositories/operator.repository.js';
-import { getSetting, listRegions } from '../repositories/region.repository.js';
-import { assignmentPointers, type OperatorBrief, operatorsBrief } from '../repositories/report.repository.js';
-import { matchClient } from './client-lookup.js';
+import type { Queryable } from '../crm-core/db/database.js';
+import { findIdentities, findOwners, type OwnerInfo } from '../crm-core/repositories/identity.repository.js';
+import { activeOperatorIds, regionCandidates } from '../crm-core/repositories/operator.repository.js';
+import { getSetting, listRegions } from '../crm-core/repositories/region.repository.js';
+import {
+  assignmentPointers,
+  type OperatorBrief,
+  operatorsBrief,
+} from '../crm-core/repositories/report.repository.js';
+import { type Identity, identityKey, normaliseSender } from '../event/identity.js';
+import { AppError } from '../lib/errors.js';
+import { matchClient } from './client-match.js';
 import { OperatorPicker } from './operator-picker.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
 import { type RegionHints, resolveRegion } from './region-resolver.js';

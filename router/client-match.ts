@@ -1,6 +1,6 @@
-import type { Identity } from '../../event/identity.js';
-import { identityKey } from '../../event/identity.js';
-import type { OwnerInfo } from '../repositories/identity.repository.js';
+import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
+import type { Identity } from '../event/identity.js';
+import { identityKey } from '../event/identity.js';
 import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from './owner-resolution.js';
 
 export interface ClientMatch {

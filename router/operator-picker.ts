@@ -1,4 +1,4 @@
-import type { RegionRow } from '../repositories/region.repository.js';
+import type { RegionRow } from '../crm-core/repositories/region.repository.js';
 
 export interface Candidate {
   operatorId: number;

@@ -1,4 +1,4 @@
-import type { OwnerInfo, OwnerType } from '../repositories/identity.repository.js';
+import type { OwnerInfo, OwnerType } from '../crm-core/repositories/identity.repository.js';
 
 export interface OwnerRef {
   type: OwnerType;

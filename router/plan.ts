@@ -1,14 +1,9 @@
 import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
 import type { RegionRow } from '../crm-core/repositories/region.repository.js';
-import {
-  effectiveOwner,
-  type OwnerRef,
-  ownerKey,
-  rankOwners,
-} from '../crm-core/services/owner-resolution.js';
-import { type RegionHints, resolveRegion } from '../crm-core/services/region-resolver.js';
 import { identityKey } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
+import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from './owner-resolution.js';
+import { type RegionHints, resolveRegion } from './region-resolver.js';
 
 /** Where an event's activity goes: an existing entity, a lead created by this batch, or the channel queue. */
 export type Target =

@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import type { RegionRow } from '../repositories/region.repository.js';
+import type { RegionRow } from '../crm-core/repositories/region.repository.js';
 
 export interface RegionHints {
   /** The region configured on the form or telephony line: it wins over rules. */

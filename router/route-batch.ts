@@ -5,14 +5,14 @@ import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
 import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
-import { loadOwners } from '../crm-core/services/lookup.service.js';
-import { type OwnerRef, ownerKey } from '../crm-core/services/owner-resolution.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
+import { loadOwners } from './client-lookup.js';
+import { type OwnerRef, ownerKey } from './owner-resolution.js';
 import { bounceOf, type Decision, planBatch } from './plan.js';
 
 export interface RouteOptions {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { FORM_FIELDS, type FormSettings, type TelephonyLineSettings } from '../../connectors/contract.js';
+import { FORM_FIELDS, type FormSettings, type TelephonyLineSettings } from '../../channels/settings.js';
 import * as repo from '../../crm-core/repositories/channel-settings.repository.js';
 import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';

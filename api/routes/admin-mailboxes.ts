@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { MailboxSettings } from '../../connectors/contract.js';
+import type { MailboxSettings } from '../../channels/settings.js';
 import * as repo from '../../crm-core/repositories/channel-settings.repository.js';
 import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type LookupQuery, lookupClient } from '../../crm-core/services/lookup.service.js';
+import { type LookupQuery, lookupClient } from '../../router/client-lookup.js';
 import type { RouteContext } from './context.js';
 import { bool, errors, identity, int, nint, nstr, obj, operatorBrief, security, str } from './schemas.js';
 

@@ -1,11 +1,11 @@
-import type { AppConfig } from '../../app/config.js';
 import type { Database } from '../../crm-core/db/database.js';
 import type { AuthHook } from '../auth.js';
+import type { ApiConfig } from '../config.js';
 
 /** What every route module gets: the API's dependencies plus the auth hooks built once from them. */
 export interface RouteContext {
   db: Database;
-  config: Readonly<AppConfig>;
+  config: Readonly<ApiConfig>;
   onRegionsChanged?: () => void;
   auth: { requireAdmin: AuthHook; requireOperator: AuthHook };
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppConfig } from '../../app/config.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { createAuth } from '../auth.js';
+import type { ApiConfig } from '../config.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
 import { adminOperatorRoutes } from './admin-operators.js';
@@ -26,7 +26,7 @@ export const apiSecuritySchemes = {
 
 export interface ApiDeps {
   db: Database;
-  config: Readonly<AppConfig>;
+  config: Readonly<ApiConfig>;
   /** Called after regions or their rules change, so the router stops using its cached copy. */
   onRegionsChanged?: () => void;
 }

@@ -1,4 +1,4 @@
-import type { MailboxSettings, TelephonyLineSettings } from '../../connectors/contract.js';
+import type { MailboxSettings, TelephonyLineSettings } from '../../channels/settings.js';
 
 /**
  * Presentation of rows: the API speaks camelCase (like its request bodies) whatever the column names are, and

@@ -1,24 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../app/config.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
 import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
-import { lookupClient } from '../../crm-core/services/lookup.service.js';
+import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
+import { lookupClient } from '../../router/client-lookup.js';
+import type { ApiConfig } from '../config.js';
 
 export interface TelephonyApiDeps {
   db: Database;
-  config: Readonly<AppConfig>;
+  config: Readonly<ApiConfig>;
 }
-
-const safeEqual = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-const bearer = (req: FastifyRequest) => /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
 
 /**
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
@@ -41,7 +34,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
     },
     async (req) => {
       const line = await lineOf(req.query.line!);
-      const token = bearer(req) ?? '';
+      const token = bearerToken(req.headers.authorization) ?? '';
       if (!line?.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
       }
@@ -86,7 +79,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      if (!safeEqual(bearer(req) ?? '', config.adminToken))
+      if (!safeEqual(bearerToken(req.headers.authorization) ?? '', config.adminToken))
         throw new AppError('UNAUTHORIZED', 'authorization: admin token required');
       if (req.query.from >= req.query.to)
         throw new AppError('VALIDATION', 'to: must be after from', { fields: ['to'] });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { type HeaderLines, hasHeader } from './headers.js';
 
 /**
  * Message-IDs of the mail we send ourselves. The reply sender stamps every outbound message with an id from
@@ -42,9 +41,4 @@ export function messageIdList(raw: string | string[] | undefined): string[] {
     if (id && !out.includes(id)) out.push(id);
   }
   return out;
-}
-
-/** Our own outbound mail seen again: skipped (the cursor still moves past it). */
-export function isOwnOutbound(headerLines: HeaderLines, messageId: string | undefined): boolean {
-  return hasHeader(headerLines, OUTBOUND_HEADER) || isOwnMessageId(messageId);
 }

@@ -1,3 +1,4 @@
+import { canonicalMessageId } from '../../channels/email/message-id.js';
 import {
   type HeaderLines,
   headerValue,
@@ -5,7 +6,6 @@ import {
   parseFieldGroups,
   parseHeaderBlock,
 } from './headers.js';
-import { canonicalMessageId } from './message-id.js';
 
 /**
  * What a bounce says: which recipients failed and which of our messages it is about. The router uses

@@ -1,4 +1,5 @@
-import type { Connector, ConnectorContext, MailboxSettings } from '../contract.js';
+import type { MailboxSettings } from '../../channels/settings.js';
+import type { Connector, ConnectorContext } from '../contract.js';
 import { type EmailConnectorOptions, resolveOptions } from './options.js';
 import type { Parser } from './read-message.js';
 import { FolderWatcher } from './watcher.js';

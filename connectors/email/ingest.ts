@@ -1,11 +1,11 @@
 import type { ImapFlow } from 'imapflow';
+import type { MailboxSettings } from '../../channels/settings.js';
 import { buildInboundContact } from '../../event/build.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import type { Logger } from '../../lib/logger.js';
-import type { MailboxSettings } from '../contract.js';
-import { isOwnOutbound } from './message-id.js';
 import { type MessageLocation, normaliseMessage, unparseableMessage } from './normalise.js';
 import type { ResolvedOptions } from './options.js';
+import { isOwnOutbound } from './own-outbound.js';
 import { type Parser, parseMail, readMessage } from './read-message.js';
 
 /** One UID of a folder, read and turned into an event, or skipped with the reason. */

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { AddressObject, ParsedMail } from 'mailparser';
+import { canonicalMessageId, messageIdList } from '../../channels/email/message-id.js';
+import type { MailboxSettings } from '../../channels/settings.js';
 import type { ContactDraft } from '../../event/build.js';
 import { RAW_LIMIT } from '../../event/inbound-contact.js';
-import type { MailboxSettings } from '../contract.js';
 import { attachmentMeta } from './attachments.js';
 import { type BodyLimits, extractBody } from './body.js';
 import { extractBounce } from './bounce.js';
 import { headerValue } from './headers.js';
-import { canonicalMessageId, messageIdList } from './message-id.js';
 import { classifyRobot } from './robots.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ImapFlow } from 'imapflow';
+import type { MailboxSettings } from '../../channels/settings.js';
 import type { Logger } from '../../lib/logger.js';
-import type { MailboxSettings } from '../contract.js';
 
 /**
  * What the mailbox owner asked to happen to a message once it is published: nothing, \Seen, or a move.

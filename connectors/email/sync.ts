@@ -1,8 +1,9 @@
 import type { ImapFlow } from 'imapflow';
+import type { MailboxSettings } from '../../channels/settings.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import type { Logger } from '../../lib/logger.js';
 import { retry } from '../../lib/retry.js';
-import type { ConnectorContext, MailboxSettings } from '../contract.js';
+import type { ConnectorContext } from '../contract.js';
 import { type Ingested, ingestMessage } from './ingest.js';
 import type { ResolvedOptions } from './options.js';
 import { markProcessed } from './processed.js';

@@ -1,7 +1,8 @@
 import { ImapFlow } from 'imapflow';
+import type { MailboxSettings } from '../../channels/settings.js';
 import type { Logger } from '../../lib/logger.js';
 import { backoffDelay, sleep } from '../../lib/retry.js';
-import type { ConnectorContext, MailboxSettings } from '../contract.js';
+import type { ConnectorContext } from '../contract.js';
 import type { ResolvedOptions } from './options.js';
 import type { Parser } from './read-message.js';
 import { syncFolder } from './sync.js';

@@ -1,4 +1,4 @@
-import type { TelephonyLineSettings } from '../contract.js';
+import type { TelephonyLineSettings } from '../../channels/settings.js';
 import { decodeCallId, derivedCallId, encodeCallId, type RegisteredCall } from './bitrix24-call-id.js';
 import type { CallRecord, CallStatus } from './call-event.js';
 import { date, fieldError, httpUrl, lookup, type Params, param, seconds } from './http.js';

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { TelephonyLineSettings } from '../../channels/settings.js';
 import { buildInboundContact } from '../../event/build.js';
 import { normalisePhone } from '../../event/identity.js';
 import { type CallInfo, EventValidationError, type InboundContact } from '../../event/inbound-contact.js';
 import { AppError } from '../../lib/errors.js';
-import type { ConnectorContext, TelephonyLineSettings } from '../contract.js';
+import type { ConnectorContext } from '../contract.js';
 import type { Vendor } from './auth.js';
 import { seconds } from './http.js';
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ConnectorContext, TelephonyLineSettings } from '../contract.js';
+import type { TelephonyLineSettings } from '../../channels/settings.js';
+import type { ConnectorContext } from '../contract.js';
 import { deny, findLine, stringOption, validBasic } from './auth.js';
 import { type CallRecord, type CallStatus, publishCall, sameNumber } from './call-event.js';
 import {

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { FormSettings } from '../contract.js';
+import type { FormSettings } from '../../channels/settings.js';
 
 /** Quality of `type` in an Accept header: exact match, else `major/*`, else `*\/*`, else 0. */
 export function acceptQuality(accept: string | undefined, type: string): number {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FormSettings } from '../../channels/settings.js';
 import { AppError } from '../../lib/errors.js';
-import type { FormSettings } from '../contract.js';
 
 /**
  * Per-form CORS. @fastify/cors takes one policy per scope, but here every form has its own allow-list

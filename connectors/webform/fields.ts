@@ -1,5 +1,5 @@
+import type { FormField, FormSettings } from '../../channels/settings.js';
 import { AppError } from '../../lib/errors.js';
-import type { FormField, FormSettings } from '../contract.js';
 
 /**
  * Pure field handling: which of the submitted fields mean what (FormSettings.fieldMap, else our defaults and

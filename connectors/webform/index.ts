@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FormSettings } from '../../channels/settings.js';
 import { buildInboundContact, type ContactDraft } from '../../event/build.js';
 import { contactId, type InboundContact } from '../../event/inbound-contact.js';
 import { AppError, isAppError } from '../../lib/errors.js';
-import type { Connector, ConnectorContext, FormSettings } from '../contract.js';
+import type { Connector, ConnectorContext } from '../contract.js';
 import { answer, wantsHtml } from './answer.js';
 import {
   addFormParsers,

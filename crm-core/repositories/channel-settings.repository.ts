@@ -4,7 +4,7 @@ import type {
   FormSettings,
   MailboxSettings,
   TelephonyLineSettings,
-} from '../../connectors/contract.js';
+} from '../../channels/settings.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import type { Queryable } from '../db/database.js';
 

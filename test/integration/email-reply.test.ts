@@ -9,8 +9,9 @@ import { loadConfig } from '../../app/config.js';
 import { type DemoSeedResult, seedDemo } from '../../app/demo-seed.js';
 import type { Subscription } from '../../bus/bus.js';
 import { createMemoryBus } from '../../bus/memory-bus.js';
-import type { MailboxSettings } from '../../connectors/contract.js';
-import { createEmailConnector, type EmailConnector, isOwnMessageId } from '../../connectors/email/index.js';
+import { isOwnMessageId } from '../../channels/email/message-id.js';
+import type { MailboxSettings } from '../../channels/settings.js';
+import { createEmailConnector, type EmailConnector } from '../../connectors/email/index.js';
 import type { ActivityRow } from '../../crm-core/repositories/activity.repository.js';
 import {
   channelSettings,
@@ -22,8 +23,8 @@ import {
   getOutboundEmailByActivity,
   type OutboundEmailRow,
 } from '../../crm-core/repositories/outbound-email.repository.js';
-import { createReply } from '../../crm-core/services/reply.service.js';
 import { createLogger } from '../../lib/logger.js';
+import { createReply } from '../../outbound/email-reply.js';
 import { createOutbox, type Outbox } from '../../outbound/outbox-worker.js';
 import { createRouter, type Router } from '../../router/router.js';
 import { createTestPg, createTestPglite, type TestDatabase } from '../support/db.js';

@@ -1,5 +1,5 @@
 import type { Publisher } from '../../bus/bus.js';
-import type { CursorStore } from '../../connectors/contract.js';
+import type { CursorStore } from '../../channels/settings.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 
 /**

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
-import type { MailboxSettings } from '../../connectors/contract.js';
+import type { MailboxSettings } from '../../channels/settings.js';
 import { normaliseMessage } from '../../connectors/email/normalise.js';
 import { DEFAULT_OPTIONS } from '../../connectors/email/options.js';
 import { readMessage } from '../../connectors/email/read-message.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerInfo } from '../../../crm-core/repositories/identity.repository.js';
-import { matchClient } from '../../../crm-core/services/client-lookup.js';
 import type { Identity } from '../../../event/identity.js';
+import { matchClient } from '../../../router/client-match.js';
 
 const phone: Identity = { kind: 'phone', value: '+74951112233', valid: true };
 const email: Identity = { kind: 'email', value: 'a@example.com', valid: true };

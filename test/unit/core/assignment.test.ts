@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegionRow } from '../../../crm-core/repositories/region.repository.js';
-import { OperatorPicker } from '../../../crm-core/services/operator-picker.js';
-import { resolveRegion } from '../../../crm-core/services/region-resolver.js';
+import { OperatorPicker } from '../../../router/operator-picker.js';
+import { resolveRegion } from '../../../router/region-resolver.js';
 
 const region = (
   id: number,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ParsedMail } from 'mailparser';
-import type { MailboxSettings } from '../../../connectors/contract.js';
+import type { MailboxSettings } from '../../../channels/settings.js';
 import type { RawSource } from '../../../connectors/email/normalise.js';
 import { readMessage } from '../../../connectors/email/read-message.js';
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseHeaderBlock } from '../../../connectors/email/headers.js';
 import {
   canonicalMessageId,
   isOwnMessageId,
-  isOwnOutbound,
   messageIdList,
   ownMessageId,
-} from '../../../connectors/email/message-id.js';
+} from '../../../channels/email/message-id.js';
+import { parseHeaderBlock } from '../../../connectors/email/headers.js';
+import { isOwnOutbound } from '../../../connectors/email/own-outbound.js';
 import { readFixture } from './fixture.js';
 
 describe('own Message-IDs', () => {

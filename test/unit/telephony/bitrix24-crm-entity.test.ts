@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientDirectory } from '../../../connectors/contract.js';
+import type { ClientDirectory } from '../../../channels/settings.js';
 import { buildTelephonyApp, fixture, telephonyLine } from '../../support/telephony-app.js';
 
 const SECRET = 'line-secret-0123456789';
