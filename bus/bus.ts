@@ -1,4 +1,4 @@
-import type { InboundContact } from '../event/inbound-contact.js';
+import type { BusEvent } from '../event/bus-event.js';
 
 /**
  * The seam between connectors and the router. Two implementations: Kafka (production, many instances) and
@@ -7,19 +7,19 @@ import type { InboundContact } from '../event/inbound-contact.js';
  * rejects with AppError BUS_UNAVAILABLE (HTTP 503 + Retry-After) when they may not be.
  */
 export interface Publisher {
-  publish(events: InboundContact[]): Promise<void>;
+  publish(events: BusEvent[]): Promise<void>;
 }
 
 /** What the router reports back for a batch: events that failed permanently go to the dead-letter sink. */
 export interface BatchResult {
-  failed: { event: InboundContact; error: unknown }[];
+  failed: { event: BusEvent; error: unknown }[];
 }
 
 /**
  * Called with a batch of validated events. It must return only after the batch is committed in the database;
  * the bus commits offsets after that. A thrown retriable error means "nothing committed, deliver again".
  */
-export type BatchHandler = (events: InboundContact[]) => Promise<BatchResult>;
+export type BatchHandler = (events: BusEvent[]) => Promise<BatchResult>;
 
 export interface Subscription {
   stop(): Promise<void>;

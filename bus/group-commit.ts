@@ -1,8 +1,8 @@
-import type { InboundContact } from '../event/inbound-contact.js';
+import type { BusEvent } from '../event/bus-event.js';
 import type { BatchHandler, BatchResult } from './bus.js';
 
 interface Waiting {
-  events: InboundContact[];
+  events: BusEvent[];
   resolve: (r: BatchResult) => void;
   reject: (e: unknown) => void;
 }

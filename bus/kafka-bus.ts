@@ -1,5 +1,5 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
-import { type InboundContact, parseInboundContact, partitionKey } from '../event/inbound-contact.js';
+import { type BusEvent, busEventKey, parseBusEvent } from '../event/bus-event.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type Bus, type Subscription, TOPIC_DEAD_LETTER, TOPIC_INBOUND } from './bus.js';
@@ -103,20 +103,25 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
     }
   };
 
-  const encode = (input: InboundContact): Message => {
+  const encode = (input: BusEvent): Message => {
     // Re-validate here: a connector bug must be refused at the door, not poison the topic for every consumer.
-    let e: InboundContact;
+    let e: BusEvent;
     try {
-      e = parseInboundContact(input);
+      e = parseBusEvent(input);
     } catch (cause) {
       throw new AppError('INTERNAL', `refusing to publish an invalid event: ${(cause as Error).message}`, {
         cause,
       });
     }
     return {
-      key: partitionKey(e),
+      key: busEventKey(e),
       value: JSON.stringify(e),
-      headers: { 'event-id': e.id, 'schema-version': String(e.version), channel: e.channel },
+      headers: {
+        'event-id': e.id,
+        schema: e.schema,
+        'schema-version': String(e.version),
+        channel: e.channel,
+      },
     };
   };
 

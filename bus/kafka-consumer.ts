@@ -5,7 +5,7 @@ import kafkajs, {
   type KafkaMessage,
   type Message,
 } from 'kafkajs';
-import { type InboundContact, parseInboundContact } from '../event/inbound-contact.js';
+import { type BusEvent, parseBusEvent } from '../event/bus-event.js';
 import { isAppError, isRetriable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { backoffDelay, RetriesExhaustedError, sleep } from '../lib/retry.js';
@@ -26,7 +26,7 @@ export interface ConsumerOptions {
 }
 
 interface Item {
-  event: InboundContact;
+  event: BusEvent;
   message: KafkaMessage;
 }
 
@@ -178,7 +178,7 @@ export async function startConsumer(o: ConsumerOptions): Promise<Subscription> {
         for (const message of slice) {
           try {
             items.push({
-              event: parseInboundContact(JSON.parse(message.value?.toString('utf8') ?? 'null')),
+              event: parseBusEvent(JSON.parse(message.value?.toString('utf8') ?? 'null')),
               message,
             });
           } catch (error) {

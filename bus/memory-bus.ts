@@ -1,11 +1,10 @@
-import type { InboundContact } from '../event/inbound-contact.js';
-import { parseInboundContact } from '../event/inbound-contact.js';
+import { type BusEvent, parseBusEvent } from '../event/bus-event.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { BatchHandler, Bus, Subscription } from './bus.js';
 
 interface Pending {
-  event: InboundContact;
+  event: BusEvent;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -63,7 +62,7 @@ export function createMemoryBus(opts: { logger: Logger; batchSize?: number }): B
           new AppError('BUS_UNAVAILABLE', 'no router is running in this process', { retryAfterSec: 5 }),
         );
       }
-      const valid = events.map((e) => parseInboundContact(e));
+      const valid = events.map((e) => parseBusEvent(e));
       const done = Promise.all(
         valid.map((event) => new Promise<void>((resolve, reject) => queue.push({ event, resolve, reject }))),
       );

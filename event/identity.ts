@@ -5,8 +5,19 @@ import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/
  * Identity normalisation: every way a client can be recognised becomes (kind, value) with one canonical value,
  * so that `8 495 123-45-67` and `+7 (495) 1234567` meet in the unique index of crm-core's identities table.
  */
-export const IDENTITY_KINDS = ['phone', 'email', 'telegram', 'whatsapp', 'webchat'] as const;
+export const IDENTITY_KINDS = [
+  'phone',
+  'email',
+  'telegram',
+  'whatsapp',
+  'webchat',
+  'vk',
+  'viber',
+  'instagram',
+] as const;
 export type IdentityKind = (typeof IDENTITY_KINDS)[number];
+/** Identities that are a messenger's own user id (a WhatsApp id is also a phone number: see normaliseMessengerId). */
+export type MessengerIdentityKind = Exclude<IdentityKind, 'phone' | 'email'>;
 
 export interface Identity {
   kind: IdentityKind;
@@ -44,7 +55,7 @@ export function normaliseEmail(raw: string): Identity {
   return { kind: 'email', value: `${text.slice(0, at)}@${domain}`, valid: true };
 }
 
-export function normaliseMessengerId(kind: 'telegram' | 'whatsapp' | 'webchat', raw: string): Identity {
+export function normaliseMessengerId(kind: MessengerIdentityKind, raw: string): Identity {
   const text = raw.trim();
   const bare = text.startsWith(`${kind}:`) ? text.slice(kind.length + 1) : text;
   if (kind === 'whatsapp') {
@@ -61,7 +72,7 @@ export const identityKey = (i: Pick<Identity, 'kind' | 'value'>) => `${i.kind}:$
 export interface RawSender {
   phones?: string[];
   emails?: string[];
-  messengerIds?: { kind: 'telegram' | 'whatsapp' | 'webchat'; id: string }[];
+  messengerIds?: { kind: MessengerIdentityKind; id: string }[];
 }
 
 /** All identities of a sender, normalised and de-duplicated, phones first (they are the strongest key). */

@@ -1,14 +1,29 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { IDENTITY_KINDS } from './identity.js';
+import { stableUuid } from './stable-id.js';
 
 /**
  * InboundContact v1: the one event every connector publishes and the router consumes.
  * It is validated where it is published (connectors, via buildInboundContact) and where it is consumed
  * (router, via parseInboundContact). A breaking change means a new version and a new topic
- * (inbound-contacts.v2), never an edit of this schema.
+ * (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
+ * allowed (an optional field, a new enum value): readers are upgraded before writers, so routers are deployed
+ * before the connectors that produce the new values. Added since the first release: the channels vk, viber and
+ * instagram, and content.message (messenger and live-chat messages).
  */
-export const CHANNELS = ['phone', 'email', 'telegram', 'whatsapp', 'webform', 'webchat'] as const;
+export const CHANNELS = [
+  'phone',
+  'email',
+  'telegram',
+  'whatsapp',
+  'vk',
+  'viber',
+  'instagram',
+  'webform',
+  'webchat',
+] as const;
+/** Channels whose contacts are chat messages grouped into conversations (content.message is set). */
+export const MESSENGER_CHANNELS = ['telegram', 'whatsapp', 'vk', 'viber', 'instagram', 'webchat'] as const;
 export const SOURCE_TYPES = ['line', 'form', 'mailbox', 'bot', 'chat'] as const;
 export const CALL_STATUSES = ['answered', 'missed', 'busy', 'failed', 'voicemail', 'ringing'] as const;
 
@@ -38,6 +53,52 @@ export const CallSchema = z.object({
   anonymous: z.boolean().optional(),
 });
 
+/**
+ * A file or rich item sent in a chat. Only metadata travels: the file itself is fetched on demand through the
+ * vendor's API (fileId) or from the vendor's URL, when an operator opens it.
+ */
+export const AttachmentSchema = z.object({
+  kind: z.enum(['image', 'document', 'audio', 'voice', 'video', 'sticker', 'location', 'contact', 'other']),
+  /** The vendor's handle for fetching the file (Telegram file_id, WhatsApp media id...). */
+  fileId: shortText.optional(),
+  /** Where the vendor serves the file directly (VK, Viber, Instagram give URLs). */
+  url: z.url().max(2_000).optional(),
+  name: shortText.optional(),
+  mimeType: shortText.optional(),
+  size: z.number().int().min(0).optional(),
+  caption: z.string().max(4_096).optional(),
+});
+
+/** A messenger or live-chat message: what a conversation needs besides the common fields. */
+export const MessageSchema = z.object({
+  /** The vendor's id of this message; with the channel account it identifies the message (redelivery-safe). */
+  vendorMessageId: z.string().min(1).max(200),
+  /** Where a reply goes: Telegram chat id, WhatsApp wa_id, VK peer_id, Viber user id, Instagram IGSID, visitor id. */
+  chatId: z.string().min(1).max(200),
+  attachments: z.array(AttachmentSchema).max(20).optional(),
+  /** An edit of vendorMessageId: its text replaces the stored one; it is not a new message. */
+  edited: z.boolean().optional(),
+  /** The vendor id of the message this one answers (quoted replies). */
+  replyToVendorMessageId: z.string().min(1).max(200).optional(),
+  location: z
+    .object({
+      latitude: z.number().min(-90).max(90),
+      longitude: z.number().min(-180).max(180),
+      name: shortText.optional(),
+      address: shortText.optional(),
+    })
+    .optional(),
+  /** A button or list choice (WhatsApp interactive replies, Telegram callback queries). */
+  interactive: z.object({ id: shortText, title: shortText.optional() }).optional(),
+  /**
+   * A contact card the client sent. `ownPhone` is true only when the card is the sender's own (Telegram:
+   * contact.user_id equals the sender): only then is its phone one of the sender's identities.
+   */
+  sharedContact: z
+    .object({ phone: shortText.optional(), name: shortText.optional(), ownPhone: z.boolean() })
+    .optional(),
+});
+
 export const InboundContactSchema = z.object({
   schema: z.literal('inbound-contact'),
   version: z.literal(1),
@@ -63,6 +124,7 @@ export const InboundContactSchema = z.object({
     subject: shortText.optional(),
     text: z.string().max(1_000_000).optional(),
     call: CallSchema.optional(),
+    message: MessageSchema.optional(),
   }),
   regionHints: z.object({
     callerNumber: shortText.optional(),
@@ -100,15 +162,12 @@ export const InboundContactSchema = z.object({
 export type InboundContact = z.infer<typeof InboundContactSchema>;
 export type Channel = (typeof CHANNELS)[number];
 export type CallInfo = z.infer<typeof CallSchema>;
+export type MessageInfo = z.infer<typeof MessageSchema>;
+export type Attachment = z.infer<typeof AttachmentSchema>;
 
-/** Deterministic UUID (v5-shaped, SHA-1 over a fixed namespace) from channel, source key and external id. */
-export function contactId(channel: string, sourceKey: string, externalId: string): string {
-  const h = createHash('sha1').update(`inbound-contact.v1\0${channel}\0${sourceKey}\0${externalId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+/** Deterministic id from channel, source key and external id (a vendor's retry yields the same id). */
+export const contactId = (channel: string, sourceKey: string, externalId: string): string =>
+  stableUuid('inbound-contact.v1', channel, sourceKey, externalId);
 
 export class EventValidationError extends Error {
   constructor(readonly issues: { path: string; message: string }[]) {

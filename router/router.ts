@@ -1,6 +1,7 @@
 import type { BatchHandler } from '../bus/bus.js';
 import type { Database, Queryable } from '../crm-core/db/database.js';
 import { listRegions, type RegionRow } from '../crm-core/repositories/region.repository.js';
+import { type BusEvent, isInboundContact } from '../event/bus-event.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { isRetriable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -80,5 +81,21 @@ export function createRouter(deps: RouterDeps): Router {
     return { failed };
   }
 
-  return { handle, invalidateRegions: () => (regions = undefined) };
+  /**
+   * Delivery statuses are not applied by this version: they are dead-lettered (visible, replayable), never
+   * dropped. Nothing publishes them yet; the messenger connectors and the status handler come together.
+   */
+  async function handleBusEvents(events: BusEvent[]) {
+    const contacts = events.filter(isInboundContact);
+    const statuses = events.filter((e) => !isInboundContact(e));
+    const { failed } = contacts.length ? await handle(contacts) : { failed: [] };
+    return {
+      failed: [
+        ...failed,
+        ...statuses.map((event) => ({ event, error: new Error('delivery statuses are not routed yet') })),
+      ],
+    };
+  }
+
+  return { handle: handleBusEvents, invalidateRegions: () => (regions = undefined) };
 }

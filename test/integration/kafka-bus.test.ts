@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BatchHandler, Subscription } from '../../bus/bus.js';
 import { createKafkaBus, type KafkaBus } from '../../bus/kafka-bus.js';
 import { buildInboundContact } from '../../event/build.js';
+import { isInboundContact } from '../../event/bus-event.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { AppError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
@@ -143,7 +144,7 @@ describe.skipIf(!available)('Kafka bus (real broker)', () => {
     );
     const got: InboundContact[] = [];
     await subscribe(bus, async (events) => {
-      got.push(...events);
+      got.push(...events.filter(isInboundContact));
       return { failed: [] };
     });
     await until(() => got.length >= 60);

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchResult } from '../../../bus/bus.js';
 import { groupCommit } from '../../../bus/group-commit.js';
-import type { InboundContact } from '../../../event/inbound-contact.js';
+import type { BusEvent } from '../../../event/bus-event.js';
 import { formEvent } from '../../support/events.js';
 
 const events = (n: number) =>
   Array.from({ length: n }, (_, i) => formEvent({ phone: `+7495${1000000 + i}` }));
 
 function controllable() {
-  const calls: InboundContact[][] = [];
+  const calls: BusEvent[][] = [];
   const gates: ((r: BatchResult | Error) => void)[] = [];
-  const handler = (batch: InboundContact[]) => {
+  const handler = (batch: BusEvent[]) => {
     calls.push(batch);
     return new Promise<BatchResult>((resolve, reject) =>
       gates.push((r) => (r instanceof Error ? reject(r) : resolve(r))),
