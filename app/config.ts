@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_VENDOR_API_URLS, type VendorApiUrls } from '../channels/messengers.js';
 
 /**
  * All configuration, read from the environment exactly once, validated into a typed frozen object.
@@ -49,6 +50,13 @@ const EnvSchema = z.object({
   ROUTER_BATCH_SIZE: int(500, 1, 10_000),
   /** Seed the demo setup into an empty database (default: on for the embedded default only). */
   DEMO_SEED: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** A conversation without messages for this long is closed; the client's next message opens a new one. */
+  CONVERSATION_IDLE_HOURS: int(24, 1, 24 * 365),
+  /** Vendors' API roots (tests point them at local servers speaking the vendor's API). */
+  TELEGRAM_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.telegram),
+  META_GRAPH_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.meta),
+  VK_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.vk),
+  VIBER_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.viber),
 });
 
 export interface AppConfig {
@@ -77,6 +85,8 @@ export interface AppConfig {
   publicUrl: string;
   routerBatchSize: number;
   demoSeed: boolean;
+  conversationIdleHours: number;
+  vendorApiUrls: Readonly<VendorApiUrls>;
 }
 
 export class ConfigError extends Error {
@@ -138,5 +148,12 @@ export function loadConfig(
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     routerBatchSize: e.ROUTER_BATCH_SIZE,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
+    conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
+    vendorApiUrls: Object.freeze({
+      telegram: e.TELEGRAM_API_URL.replace(/\/+$/, ''),
+      meta: e.META_GRAPH_API_URL.replace(/\/+$/, ''),
+      vk: e.VK_API_URL.replace(/\/+$/, ''),
+      viber: e.VIBER_API_URL.replace(/\/+$/, ''),
+    }),
   });
 }

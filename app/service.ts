@@ -82,6 +82,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
           defaultCountry: config.defaultCountry,
           publicUrl: config.publicUrl,
           formRateLimit: config.formRateLimit,
+          vendorApiUrls: config.vendorApiUrls,
         },
         logger,
         bus,

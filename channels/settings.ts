@@ -3,6 +3,8 @@
  * stores it, connectors read it (through ChannelSettings) and outbound sends with it. It lives below all of them
  * so that none has to import another's folder for these types.
  */
+import type { MessengerAccountSettings } from './messengers.js';
+
 export interface ClientDirectory {
   findByPhone(
     phone: string,
@@ -16,6 +18,10 @@ export interface ChannelSettings {
   getForm(key: string): Promise<FormSettings | undefined>;
   getTelephonyLine(key: string): Promise<TelephonyLineSettings | undefined>;
   listMailboxes(): Promise<MailboxSettings[]>;
+  /** Cached for a few seconds like forms and lines: webhooks ask on every update. */
+  getMessengerAccount(key: string): Promise<MessengerAccountSettings | undefined>;
+  /** Every account, active or not (pollers start and stop as accounts change). */
+  listMessengerAccounts(): Promise<MessengerAccountSettings[]>;
 }
 
 export interface FormSettings {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Publisher } from '../bus/bus.js';
+import type { VendorApiUrls } from '../channels/messengers.js';
 import type { ChannelSettings, ClientDirectory, CursorStore } from '../channels/settings.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -26,6 +27,8 @@ export interface ConnectorConfig {
   publicUrl: string;
   /** Web-form submissions per client IP per minute. */
   formRateLimit: number;
+  /** Vendors' API roots (Telegram polling and webhook registration call the vendor). */
+  vendorApiUrls: Readonly<VendorApiUrls>;
 }
 
 export interface ConnectorContext {

@@ -1,5 +1,14 @@
 import type { Publisher } from '../../bus/bus.js';
-import type { CursorStore } from '../../channels/settings.js';
+import type { MessengerAccountSettings } from '../../channels/messengers.js';
+import type {
+  ChannelSettings,
+  CursorStore,
+  FormSettings,
+  MailboxSettings,
+  TelephonyLineSettings,
+} from '../../channels/settings.js';
+import { type BusEvent, isInboundContact } from '../../event/bus-event.js';
+import type { DeliveryStatus } from '../../event/delivery-status.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 
 /**
@@ -7,12 +16,44 @@ import type { InboundContact } from '../../event/inbound-contact.js';
  * fails as a down bus would) and a cursor store that keeps nothing. Integration tests use the real bus.
  */
 export class RecordingPublisher implements Publisher {
+  /** Inbound contacts published, in order. */
   readonly events: InboundContact[] = [];
+  /** Delivery statuses published, in order. */
+  readonly statuses: DeliveryStatus[] = [];
   /** When set, publish() rejects with it and records nothing. */
   failWith?: Error;
-  async publish(events: InboundContact[]): Promise<void> {
+  async publish(events: BusEvent[]): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.events.push(...events);
+    for (const e of events) {
+      if (isInboundContact(e)) this.events.push(e);
+      else this.statuses.push(e);
+    }
+  }
+}
+
+/** Channel settings held in memory; tests change the arrays as an administrator would. */
+export class MemoryChannelSettings implements ChannelSettings {
+  forms: FormSettings[] = [];
+  lines: TelephonyLineSettings[] = [];
+  mailboxes: MailboxSettings[] = [];
+  accounts: MessengerAccountSettings[] = [];
+  constructor(init: Partial<Pick<MemoryChannelSettings, 'forms' | 'lines' | 'mailboxes' | 'accounts'>> = {}) {
+    Object.assign(this, init);
+  }
+  async getForm(key: string) {
+    return structuredClone(this.forms.find((f) => f.key === key));
+  }
+  async getTelephonyLine(key: string) {
+    return structuredClone(this.lines.find((l) => l.key === key));
+  }
+  async listMailboxes() {
+    return structuredClone(this.mailboxes.filter((m) => m.active));
+  }
+  async getMessengerAccount(key: string) {
+    return structuredClone(this.accounts.find((a) => a.key === key));
+  }
+  async listMessengerAccounts() {
+    return structuredClone(this.accounts);
   }
 }
 

@@ -8,7 +8,10 @@ import type { ChannelSettings, CursorStore, MailboxSettings } from '../../channe
 import type { ConnectorContext } from '../../connectors/contract.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
-import { RecordingPublisher as SharedRecordingPublisher } from './connector-doubles.js';
+import {
+  MemoryChannelSettings,
+  RecordingPublisher as SharedRecordingPublisher,
+} from './connector-doubles.js';
 import { IMAP_PORT, requireService } from './services.js';
 
 /**
@@ -21,19 +24,6 @@ export const DOVECOT_SCRIPT = fileURLToPath(new URL('../../scripts/dovecot.sh', 
 export const MAIL_PASSWORD = 'secret';
 
 export const smtpAvailable = () => requireService('SMTP sink', `127.0.0.1:${SMTP_PORT}`);
-
-export class MemorySettings implements ChannelSettings {
-  mailboxes: MailboxSettings[] = [];
-  async getForm() {
-    return undefined;
-  }
-  async getTelephonyLine() {
-    return undefined;
-  }
-  async listMailboxes() {
-    return structuredClone(this.mailboxes.filter((m) => m.active));
-  }
-}
 
 export class MemoryCursors implements CursorStore {
   readonly values = new Map<string, unknown>();
@@ -74,7 +64,7 @@ export function recordingLogger(level = 'info') {
 
 export function mailContext(publisher = new RecordingPublisher(), level = 'info') {
   const { logger, lines } = recordingLogger(level);
-  const settings = new MemorySettings();
+  const settings = new MemoryChannelSettings();
   const cursors = new MemoryCursors();
   const ctx: ConnectorContext = {
     config: loadConfig({ LOG_LEVEL: 'silent' }),

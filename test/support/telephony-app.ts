@@ -6,7 +6,7 @@ import { type AppConfig, loadConfig } from '../../app/config.js';
 import type { ChannelSettings, ClientDirectory, TelephonyLineSettings } from '../../channels/settings.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
 import { AppError } from '../../lib/errors.js';
-import { noCursors, RecordingPublisher } from './connector-doubles.js';
+import { MemoryChannelSettings, noCursors, RecordingPublisher } from './connector-doubles.js';
 
 export { RecordingPublisher };
 
@@ -32,15 +32,6 @@ export function telephonyLine(overrides: Partial<TelephonyLineSettings> = {}): T
   };
 }
 
-export function memoryTelephonySettings(lines: TelephonyLineSettings[]): ChannelSettings {
-  const byKey = new Map(lines.map((l) => [l.key, l]));
-  return {
-    getForm: async () => undefined,
-    getTelephonyLine: async (key) => byKey.get(key),
-    listMailboxes: async () => [],
-  };
-}
-
 export interface TelephonyTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
@@ -60,7 +51,7 @@ export async function buildTelephonyApp(
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: memoryTelephonySettings(opts.lines ?? [telephonyLine()]),
+    settings: new MemoryChannelSettings({ lines: opts.lines ?? [telephonyLine()] }),
     cursors: noCursors,
     clients: opts.clients,
   });

@@ -5,7 +5,7 @@ import { loadConfig } from '../../app/config.js';
 import type { ChannelSettings, FormSettings } from '../../channels/settings.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
 import { AppError } from '../../lib/errors.js';
-import { noCursors, RecordingPublisher } from './connector-doubles.js';
+import { MemoryChannelSettings, noCursors, RecordingPublisher } from './connector-doubles.js';
 
 export { RecordingPublisher };
 
@@ -15,15 +15,6 @@ export { RecordingPublisher };
  */
 
 export const busDown = () => new AppError('BUS_UNAVAILABLE', 'bus is down (test)', { retryAfterSec: 7 });
-
-export function memorySettings(forms: FormSettings[]): ChannelSettings {
-  const byKey = new Map(forms.map((f) => [f.key, f]));
-  return {
-    getForm: async (key) => byKey.get(key),
-    getTelephonyLine: async () => undefined,
-    listMailboxes: async () => [],
-  };
-}
 
 export function form(overrides: Partial<FormSettings> = {}): FormSettings {
   return {
@@ -58,7 +49,7 @@ export async function buildWebformApp(
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: memorySettings(opts.forms ?? [form()]),
+    settings: new MemoryChannelSettings({ forms: opts.forms ?? [form()] }),
     cursors: noCursors,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
