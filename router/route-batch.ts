@@ -11,6 +11,7 @@ import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
+import { callKey } from './call-merge.js';
 import { loadOwners } from './client-lookup.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
 import { bounceOf, type Decision, planBatch } from './plan.js';
@@ -49,6 +50,19 @@ export async function routeBatch(
   if (events.length === 0) return [];
 
   // --- look-ups -------------------------------------------------------------------------------------
+  // The calls' keys are locked first: another router holding events of the same call commits before this one
+  // looks anything up, so this batch sees that call's owner (and the lead it made) and never makes a second.
+  const storedCalls = new Map(
+    (
+      await activities.lockByExternalKeys(tx, [
+        ...new Set(events.map(callKey).filter((k): k is string => k != null)),
+      ])
+    ).map((r) => [r.external_key!, r]),
+  );
+  const callOwners = new Map<string, OwnerRef>();
+  for (const [key, r] of storedCalls)
+    if (r.owner_type !== 'queue' && r.owner_id != null)
+      callOwners.set(key, { type: r.owner_type as OwnerRef['type'], id: r.owner_id });
   const idRows = await identities.findIdentities(
     tx,
     events.flatMap((e) => e.sender.identities),
@@ -60,10 +74,15 @@ export async function routeBatch(
     ])
     .filter((x): x is string => !!x);
   const threadRows = await activities.ownersByMessageIds(tx, [...new Set(messageIds)]);
-  const ownerRefs: OwnerRef[] = idRows.map((r) => ({ type: r.owner_type, id: r.owner_id }));
-  for (const t of threadRows)
-    if (t.owner_id != null && t.owner_type !== 'queue')
-      ownerRefs.push({ type: t.owner_type as OwnerRef['type'], id: t.owner_id });
+  const ownerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null =>
+    t.owner_id != null && t.owner_type !== 'queue'
+      ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
+      : null;
+  const ownerRefs: OwnerRef[] = [
+    ...idRows.map((r) => ({ type: r.owner_type, id: r.owner_id })),
+    ...threadRows.map(ownerOfMessage).filter((o): o is OwnerRef => o != null),
+    ...callOwners.values(),
+  ];
   // Holders, and for converted leads the contacts they became (the router and the lookup API share this).
   const owners = await loadOwners(tx, ownerRefs);
   const regions = await opts.regions(tx);
@@ -78,14 +97,8 @@ export async function routeBatch(
         ]),
       ),
       owners,
-      threadOwners: new Map(
-        threadRows.map((t) => [
-          t.message_id,
-          t.owner_id != null && t.owner_type !== 'queue'
-            ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
-            : null,
-        ]),
-      ),
+      threadOwners: new Map(threadRows.map((t) => [t.message_id, ownerOfMessage(t)])),
+      callOwners,
       regions,
     },
     {
@@ -125,7 +138,7 @@ export async function routeBatch(
   // Activities of contacts that still need an operator are written unassigned and filled in below.
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
     needing.has(d) ? null : owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null;
-  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
+  const built = await buildActivities(tx, decisions, storedCalls, resolve, responsibleOf, opts);
   await duplicates.insertDuplicateCandidates(
     tx,
     decisions.flatMap((d) =>
