@@ -53,7 +53,7 @@ export async function buildActivities(
       eventId: e.id,
       externalKey: null,
       messageId: e.thread?.messageId ?? null,
-      threadRef: e.thread?.ref ?? null,
+      threadRef: d.threadRef ?? null,
       details: {
         utm: e.utm,
         regionHints: e.regionHints,

@@ -13,8 +13,9 @@ import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
 import { callKey } from './call-merge.js';
 import { loadOwners } from './client-lookup.js';
+import { bounceOf, threadParents } from './email-thread.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
-import { bounceOf, type Decision, planBatch } from './plan.js';
+import { type Decision, planBatch, type Target } from './plan.js';
 
 export interface RouteOptions {
   callbackDeadlineMin: number;
@@ -67,13 +68,7 @@ export async function routeBatch(
     tx,
     events.flatMap((e) => e.sender.identities),
   );
-  const messageIds = events
-    .flatMap((e) => [
-      bounceOf(e)?.originalMessageId,
-      ...(e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : []),
-    ])
-    .filter((x): x is string => !!x);
-  const threadRows = await activities.ownersByMessageIds(tx, [...new Set(messageIds)]);
+  const threadRows = await activities.ownersByMessageIds(tx, [...new Set(events.flatMap(threadParents))]);
   const ownerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null =>
     t.owner_id != null && t.owner_type !== 'queue'
       ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
@@ -97,7 +92,13 @@ export async function routeBatch(
         ]),
       ),
       owners,
-      threadOwners: new Map(threadRows.map((t) => [t.message_id, ownerOfMessage(t)])),
+      messages: new Map(
+        threadRows.map((t) => {
+          const owner = ownerOfMessage(t);
+          const target: Target | null = owner ? { kind: 'existing', ref: owner } : null;
+          return [t.message_id, { target, threadRef: t.thread_ref }];
+        }),
+      ),
       callOwners,
       regions,
     },
