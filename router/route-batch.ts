@@ -3,6 +3,7 @@ import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as duplicates from '../crm-core/repositories/duplicate.repository.js';
 import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
+import * as outbound from '../crm-core/repositories/outbound-email.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
 import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
@@ -154,10 +155,18 @@ export async function routeBatch(
       })),
     ),
   );
-  // Bounces mark the failed addresses, so replies can warn and reports can count them.
-  await identities.markBouncing(tx, [
-    ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
-  ]);
+  // Bounces mark the failed addresses, so replies can warn and reports can count them, and the message they
+  // report on failed (its outbox row and activity), so nobody takes it for delivered.
+  const bounces = decisions.flatMap((d, i) => {
+    const b = bounceOf(d.event);
+    const recipients = (b?.recipients ?? []).map((r) => normaliseEmail(r).value);
+    return b ? [{ ...b, recipients, at: d.event.occurredAt, bounceActivityId: built[i] ?? null }] : [];
+  });
+  await identities.markBouncing(tx, [...new Set(bounces.flatMap((b) => b.recipients))]);
+  await outbound.markOutboundBounced(
+    tx,
+    bounces.flatMap((b) => (b.originalMessageId ? [{ ...b, messageId: b.originalMessageId }] : [])),
+  );
 
   const outcomes = decisions.map((d, i) => {
     const owner = resolve(d.target);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
@@ -82,6 +83,25 @@ export async function rawMail(mail: SendMailOptions): Promise<string> {
   const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'crlf' });
   const info = await t.sendMail(mail);
   return (info.message as Buffer).toString('utf8');
+}
+
+/**
+ * A Postfix delivery-status notification (the unit fixture dsn-postfix.eml: one recipient failed, one delayed)
+ * reporting that `originalMessageId`, sent by `mailbox`, could not be delivered to `recipient`. CRLF line ends.
+ */
+export function bounceMail(o: {
+  mailbox: string;
+  recipient: string;
+  originalMessageId: string;
+  messageId: string;
+}): string {
+  return readFileSync(new URL('../unit/email/fixtures/dsn-postfix.eml', import.meta.url), 'utf8')
+    .replaceAll('<ci.lt8x2k1.0a1b2c3d4e5f6a7b@crm.example.test>', o.originalMessageId)
+    .replaceAll('<20240317080005.4Xk2Lq0FzNz9vG@mx.example.test>', o.messageId)
+    .replaceAll('no-such-user@client.test', o.recipient)
+    .replaceAll('sales@example.test', o.mailbox)
+    .replace(/^Date: .*$/m, `Date: ${new Date().toUTCString()}`) // the report's own date: now
+    .replace(/\r?\n/g, '\r\n');
 }
 
 /**
