@@ -3,19 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoSeedResult, seedDemo } from '../../app/demo-seed.js';
 import type { MailboxSettings } from '../../channels/settings.js';
 import type { ActivityRow } from '../../crm-core/repositories/activity.repository.js';
-import { getMailbox, insertMailbox } from '../../crm-core/repositories/channel-settings.repository.js';
 import {
   claimMissingSentCopies,
   getOutboundEmailByActivity,
   markOutboundSent,
 } from '../../crm-core/repositories/outbound-email.repository.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
-import { createLogger } from '../../lib/logger.js';
 import { createReply } from '../../outbound/email-reply.js';
-import { createRouter, type Router } from '../../router/router.js';
+import type { Router } from '../../router/router.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { emailEvent } from '../support/events.js';
-import { bounceMail, connectorEvent, rawMail } from '../support/mail-reply.js';
+import { bounceMail, connectorEvent, rawMail, storedMailbox } from '../support/mail-reply.js';
+import { testRouter } from '../support/router.js';
 import { pgAvailable } from '../support/services.js';
 
 /**
@@ -71,23 +70,8 @@ describe.skipIf(!available)('bounces of our outbound email (PostgreSQL)', () => 
   beforeAll(async () => {
     t = await createTestPg();
     seed = (await seedDemo(t.db))!;
-    router = createRouter({
-      db: t.db,
-      logger: createLogger({ level: 'silent' }),
-      callbackDeadlineMin: 30,
-      meaningfulCallSec: 60,
-    });
-    const id = await insertMailbox(t.db, {
-      name: 'Sales',
-      address: `sales.${run}@example.test`,
-      imap: { host: '127.0.0.1', port: 10143, secure: false, user: 'sales@example.test', password: 'secret' },
-      smtp: { host: '127.0.0.1', port: 10025, secure: false },
-      folders: ['INBOX'],
-      processed: { action: 'none' },
-      attachmentMaxBytes: 1 << 20,
-      active: false,
-    });
-    box = (await getMailbox(t.db, id))!;
+    router = testRouter(t.db);
+    box = await storedMailbox(t.db, `sales.${run}@example.test`);
   });
   afterAll(async () => {
     await t?.drop();

@@ -3,12 +3,11 @@ import type { SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../app/demo-seed.js';
 import type { MailboxSettings } from '../../channels/settings.js';
-import { getMailbox, insertMailbox } from '../../crm-core/repositories/channel-settings.repository.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
-import { createLogger } from '../../lib/logger.js';
-import { createRouter, type Router } from '../../router/router.js';
+import type { Router } from '../../router/router.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
-import { connectorEvent, rawMail } from '../support/mail-reply.js';
+import { connectorEvent, rawMail, storedMailbox } from '../support/mail-reply.js';
+import { testRouter } from '../support/router.js';
 import { pgAvailable } from '../support/services.js';
 
 /**
@@ -53,23 +52,8 @@ describe.skipIf(!available)('email threads within one batch (PostgreSQL)', () =>
   beforeAll(async () => {
     t = await createTestPg();
     await seedDemo(t.db);
-    router = createRouter({
-      db: t.db,
-      logger: createLogger({ level: 'silent' }),
-      callbackDeadlineMin: 30,
-      meaningfulCallSec: 60,
-    });
-    const mailboxId = await insertMailbox(t.db, {
-      name: 'Sales',
-      address: `sales.${run}@example.test`,
-      imap: { host: '127.0.0.1', port: 10143, secure: false, user: 'sales@example.test', password: 'secret' },
-      smtp: { host: '127.0.0.1', port: 10025, secure: false },
-      folders: ['INBOX'],
-      processed: { action: 'none' },
-      attachmentMaxBytes: 1 << 20,
-      active: false,
-    });
-    box = (await getMailbox(t.db, mailboxId))!;
+    router = testRouter(t.db);
+    box = await storedMailbox(t.db, `sales.${run}@example.test`);
   });
   afterAll(async () => {
     await t?.drop();

@@ -7,6 +7,8 @@ import type { MailboxSettings } from '../../channels/settings.js';
 import { normaliseMessage } from '../../connectors/email/normalise.js';
 import { DEFAULT_OPTIONS } from '../../connectors/email/options.js';
 import { readMessage } from '../../connectors/email/read-message.js';
+import type { Queryable } from '../../crm-core/db/database.js';
+import { getMailbox, insertMailbox } from '../../crm-core/repositories/channel-settings.repository.js';
 import { buildInboundContact } from '../../event/build.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { imapClient } from './mail-harness.js';
@@ -66,6 +68,24 @@ export async function createFolders(user: string, folders: string[]): Promise<vo
   } finally {
     await client.logout();
   }
+}
+
+/**
+ * A mailbox in crm-core that nothing watches (its mail is given to the router as connectorEvent builds it), with
+ * the SMTP sink's settings so replies can be written for it.
+ */
+export async function storedMailbox(db: Queryable, address: string): Promise<MailboxSettings> {
+  const id = await insertMailbox(db, {
+    name: 'Sales',
+    address,
+    imap: { host: '127.0.0.1', port: 10143, secure: false, user: 'sales@example.test', password: 'secret' },
+    smtp: { host: '127.0.0.1', port: 10025, secure: false },
+    folders: ['INBOX'],
+    processed: { action: 'none' },
+    attachmentMaxBytes: 1 << 20,
+    active: false,
+  });
+  return (await getMailbox(db, id))!;
 }
 
 /** A loopback port with nothing listening: SMTP "down". */

@@ -17,10 +17,10 @@ import {
 } from '../../../crm-core/repositories/outbound-email.repository.js';
 import { createLogger } from '../../../lib/logger.js';
 import { createReply } from '../../../outbound/email-reply.js';
-import { createRouter } from '../../../router/router.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { dropFolders, imapClient, MAIL_PASSWORD, SMTP_PORT, waitFor } from '../../support/mail-harness.js';
 import { bounceMail, rawMail } from '../../support/mail-reply.js';
+import { testRouter } from '../../support/router.js';
 import { IMAP_PORT, imapAvailable, pgAvailable } from '../../support/services.js';
 
 /**
@@ -81,7 +81,7 @@ describe.skipIf(!ready)('email first sync on Dovecot: threads within one batch, 
       attachmentMaxBytes: 1 << 20,
       active: true,
     });
-    const router = createRouter({ db: t.db, logger, callbackDeadlineMin: 30, meaningfulCallSec: 60 });
+    const router = testRouter(t.db, logger);
     const bus = createMemoryBus({ logger });
     closeBus = () => bus.close();
     subscription = await bus.subscribe(async (events) => {
