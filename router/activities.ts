@@ -1,7 +1,7 @@
 import type { Queryable } from '../crm-core/db/database.js';
 import * as activities from '../crm-core/repositories/activity.repository.js';
 import { activitySubject, activityType } from './activity-kind.js';
-import { callActivityRow, callKeyOf, foldCalls } from './call-activities.js';
+import { callActivityRow, callerOf, callKeyOf, foldCalls } from './call-activities.js';
 import { isMissedInbound } from './call-merge.js';
 import type { OwnerRef } from './owner-resolution.js';
 import type { Decision } from './plan.js';
@@ -15,11 +15,12 @@ import type { Decision } from './plan.js';
 export async function buildActivities(
   tx: Queryable,
   decisions: Decision[],
+  storedCalls: Map<string, activities.ActivityRow>,
   resolve: (t: Decision['target']) => OwnerRef | null,
   responsibleOf: (d: Decision, owner: OwnerRef | null) => number | null,
   opts: { callbackDeadlineMin: number; meaningfulCallSec: number },
 ): Promise<(number | null)[]> {
-  const calls = await foldCalls(tx, decisions, resolve, responsibleOf);
+  const calls = await foldCalls(tx, decisions, storedCalls, resolve, responsibleOf);
   const rows: activities.NewActivity[] = [];
   const rowOf: number[] = []; // decision index -> row index
   const callRow = new Map<string, number>();
@@ -52,7 +53,7 @@ export async function buildActivities(
       eventId: e.id,
       externalKey: null,
       messageId: e.thread?.messageId ?? null,
-      threadRef: e.thread?.ref ?? null,
+      threadRef: d.threadRef ?? null,
       details: {
         utm: e.utm,
         regionHints: e.regionHints,
@@ -78,7 +79,7 @@ export async function buildActivities(
         type: 'callback',
         state: 'planned',
         direction: 'outbound',
-        subject: `Call back ${m.last.event.sender.identities[0]?.value ?? m.call.from ?? ''}`.trim(),
+        subject: `Call back ${callerOf(m)}`.trim(),
         body: null,
         completedAt: null,
         deadline: new Date(Date.parse(m.firstAt) + opts.callbackDeadlineMin * 60_000).toISOString(),

@@ -1,8 +1,8 @@
 import type { Queryable } from '../crm-core/db/database.js';
-import * as activities from '../crm-core/repositories/activity.repository.js';
+import type * as activities from '../crm-core/repositories/activity.repository.js';
 import { operatorsByExtensions } from '../crm-core/repositories/operator.repository.js';
 import { activitySubject } from './activity-kind.js';
-import { type CallRecord, mergeCall } from './call-merge.js';
+import { type CallRecord, callKey, mergeCall } from './call-merge.js';
 import type { OwnerRef } from './owner-resolution.js';
 import type { Decision } from './plan.js';
 
@@ -14,30 +14,31 @@ export interface FoldedCall {
   firstAt: string;
   /** The latest decision of this batch about the call (its event becomes the row's event_id). */
   last: Decision;
+  /** The latest one whose number is the owner's (it names the call), if this batch has one. */
+  named?: Decision;
+  /** The stored row's subject: kept when only stray numbers spoke in this batch. */
+  storedSubject: string | null;
   owner: OwnerRef | null;
   responsibleId: number | null;
   operatorId?: number;
 }
 
-export const callKeyOf = (d: Decision) => {
-  const c = d.event.content.call;
-  return c ? `call:${d.event.source.key}:${c.externalCallId}` : null;
-};
+export const callKeyOf = (d: Decision) => callKey(d.event);
 
 /**
  * Folds every event of a call (ringing, answered, hangup, recording; both legs) into one record, with the
- * stored row locked. Rules: the call's owner is the stored one, unless that is the line queue and an event
- * now resolves to a client (a recording callback, which carries no number, may arrive first); the operator
- * whose extension answered owns the activity, else the stored or client's responsible does.
+ * stored row, which the caller locked before planning (activities.lockByExternalKeys). Rules: the call's owner
+ * is the stored one, unless that is the line queue and an event now resolves to a client (a recording callback,
+ * which carries no number, may arrive first); the operator whose extension answered owns the activity, else the
+ * stored or client's responsible does. A stray number (not the owner's, see planBatch) adds only to otherNumbers.
  */
 export async function foldCalls(
   tx: Queryable,
   decisions: Decision[],
+  stored: Map<string, activities.ActivityRow>,
   resolve: (t: Decision['target']) => OwnerRef | null,
   responsibleOf: (d: Decision, owner: OwnerRef | null) => number | null,
 ): Promise<Map<string, FoldedCall>> {
-  const keys = [...new Set(decisions.map(callKeyOf).filter((k): k is string => k != null))];
-  const stored = new Map((await activities.lockByExternalKeys(tx, keys)).map((r) => [r.external_key!, r]));
   const folded = new Map<string, FoldedCall & { storedResponsible: number | null }>();
   for (const d of decisions) {
     const key = callKeyOf(d);
@@ -52,6 +53,7 @@ export async function foldCalls(
         call: sCall as CallRecord,
         firstAt: s ? new Date(s.created_at).toISOString() : e.occurredAt,
         last: d,
+        storedSubject: s?.subject ?? null,
         owner:
           s && s.owner_type !== 'queue' && s.owner_id != null
             ? { type: s.owner_type as OwnerRef['type'], id: s.owner_id }
@@ -63,9 +65,10 @@ export async function foldCalls(
     }
     // Recording callbacks carry no direction (connectors default them to inbound): keep the call's own.
     const direction = e.meta?.stage === 'recording' && f.call ? f.call.direction : e.direction;
-    f.call = mergeCall(f.call, { ...e.content.call, direction });
+    f.call = mergeCall(f.call, { ...callFacts(d), direction });
     if (e.occurredAt < f.firstAt) f.firstAt = e.occurredAt;
     f.last = d;
+    if (!d.strayNumber) f.named = d;
     const owner = resolve(d.target);
     if (!f.owner && owner) {
       f.owner = owner;
@@ -87,6 +90,20 @@ export async function foldCalls(
   return folded;
 }
 
+/** What an event says about its call; a stray number is moved from its side of the call to otherNumbers. */
+function callFacts(d: Decision): CallRecord {
+  const e = d.event;
+  const call = { ...e.content.call!, direction: e.direction };
+  const phones = e.sender.identities.filter((i) => i.kind === 'phone').map((i) => i.value);
+  if (!d.strayNumber) return { ...call, clientNumber: phones[0] };
+  const clientSide = e.direction === 'inbound' ? 'from' : 'to';
+  return { ...call, [clientSide]: undefined, otherNumbers: phones };
+}
+
+/** The call's client number, for subjects: the owner's, never a stray one. */
+export const callerOf = (f: FoldedCall) =>
+  f.call.clientNumber ?? (f.call.direction === 'inbound' ? f.call.from : f.call.to) ?? '';
+
 export function callActivityRow(f: FoldedCall, meaningfulSec: number): activities.NewActivity {
   const e = f.last.event;
   return {
@@ -95,7 +112,9 @@ export function callActivityRow(f: FoldedCall, meaningfulSec: number): activitie
     type: 'call',
     direction: f.call.direction,
     state: 'completed',
-    subject: activitySubject({ ...e, direction: f.call.direction }),
+    subject: f.named
+      ? activitySubject({ ...f.named.event, direction: f.call.direction })
+      : (f.storedSubject ?? activitySubject({ ...e, direction: f.call.direction })),
     body: null,
     deadline: null,
     completedAt: f.call.endedAt ?? e.occurredAt,

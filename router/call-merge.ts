@@ -1,11 +1,26 @@
-import type { CallInfo } from '../event/inbound-contact.js';
+import type { CallInfo, InboundContact } from '../event/inbound-contact.js';
 
 /**
  * Vendors send several events per call (ringing, answered, hangup, recording) and retry them, in any
  * order. Every event is folded into one call record with this function, which is commutative and
  * idempotent: the same events in any order, any number of times, give the same record.
  */
-export type CallRecord = CallInfo & { direction: 'inbound' | 'outbound' };
+export type CallRecord = CallInfo & {
+  direction: 'inbound' | 'outbound';
+  /** The owner's number as an identity (E.164 when valid): what a callback names. */
+  clientNumber?: string;
+  /**
+   * Client numbers that events of this call named but that are not its owner's (a transfer, a caller id changed
+   * between two deliveries, a b-leg that reports another party): recorded here, sorted, never made a client.
+   */
+  otherNumbers?: string[];
+};
+
+/** The key of the one activity all events of a vendor call fold into. */
+export const callKey = (e: InboundContact): string | null => {
+  const c = e.content.call;
+  return c ? `call:${e.source.key}:${c.externalCallId}` : null;
+};
 
 // A stronger outcome replaces a weaker one: once answered, a late "no-answer" leg cannot turn it into a miss.
 const STATUS_RANK: Record<CallInfo['status'], number> = {
@@ -46,6 +61,8 @@ export function mergeCall(a: CallRecord | undefined, b: CallRecord): CallRecord 
     from: pick(a.from, b.from),
     to: pick(a.to, b.to),
     anonymous: a.anonymous || b.anonymous || undefined,
+    clientNumber: pick(a.clientNumber, b.clientNumber),
+    otherNumbers: [...(a.otherNumbers ?? []), ...(b.otherNumbers ?? [])],
   });
 }
 
@@ -59,6 +76,8 @@ function normalise(c: CallRecord): CallRecord {
   out.durationSec ??= secs(c.startedAt, c.endedAt);
   if (out.status === 'answered' && !out.answeredAt && !out.talkSec && !out.durationSec)
     out.talkSec = undefined;
+  out.otherNumbers = [...new Set(c.otherNumbers)].sort();
+  if (out.otherNumbers.length === 0) delete out.otherNumbers;
   for (const k of Object.keys(out) as (keyof CallRecord)[]) if (out[k] === undefined) delete out[k];
   return out;
 }

@@ -2,6 +2,8 @@ import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js'
 import type { RegionRow } from '../crm-core/repositories/region.repository.js';
 import { identityKey } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
+import { callKey } from './call-merge.js';
+import { type KnownMessage, MessageIndex, parentsFirst } from './email-thread.js';
 import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from './owner-resolution.js';
 import { type RegionHints, resolveRegion } from './region-resolver.js';
 
@@ -24,13 +26,22 @@ export interface Decision {
   regionRule?: string;
   /** True when an operator must be chosen (new lead, or known client whose responsible left). */
   needsOperator: boolean;
+  /** The thread the activity joins (email): the event's own root, or for a bounce the bounced message's thread. */
+  threadRef?: string | null;
+  /**
+   * A call event whose number is not its call's owner's: the call stays where it is, and the number is only
+   * recorded on it (details.call.otherNumbers).
+   */
+  strayNumber?: true;
 }
 
 export interface PlanLookups {
   identityOwners: Map<string, OwnerRef>;
   owners: Map<string, OwnerInfo>;
-  /** Message-ID -> owner of a message we received or sent (email threading). */
-  threadOwners: Map<string, OwnerRef | null>;
+  /** Message-ID -> owner (null: the queue) and thread of a message we received or sent (email threading). */
+  messages: Map<string, KnownMessage<Target>>;
+  /** Call key -> owner of the call's stored activity, unless that is the line queue. */
+  callOwners: Map<string, OwnerRef>;
   regions: RegionRow[];
 }
 
@@ -42,7 +53,14 @@ export interface PlanOptions {
 /**
  * Decides, in memory and in event order, what each event of a batch does. A client unknown to the database
  * but seen earlier in the same batch resolves to the lead that earlier event creates, so a batch never makes
- * two leads for one client. Race with other routers is handled by the caller (unique identities + retry).
+ * two leads for one client; in the same way an email finds its thread among the messages routed before it
+ * (a message is routed before the answers of the same batch that point at it). Race with other routers is
+ * handled by the caller (unique identities + retry; call keys locked before the look-ups).
+ *
+ * One call, one owner: the first event of a vendor call that reaches a client (stored, or earlier in the batch)
+ * decides where the call's one activity lives; every other event of that call follows it, whatever number it
+ * names. A number that is not the owner's is recorded on the call, never made a client, so no lead is ever
+ * created for an event whose activity lands elsewhere.
  */
 export function planBatch(
   events: InboundContact[],
@@ -53,10 +71,42 @@ export function planBatch(
   const batchLeads = new Map<string, number>(); // identity key -> index of a lead this batch creates
   const decisions: Decision[] = [];
   const newLeads: number[] = []; // index into decisions of the event creating each new lead
+  const messages = new MessageIndex(lk.messages);
+  // Call key -> where the call lives; needsOperator is carried by the first of the call's decisions only.
+  const calls = new Map<string, { target: Target; needsOperator: boolean }>();
+  for (const [key, ref] of lk.callOwners)
+    calls.set(key, { target: { kind: 'existing', ref }, needsOperator: !responsibleActive(ref, lk.owners) });
+  /** Does one of the event's numbers belong to the call's owner? */
+  const ownersNumber = (e: InboundContact, t: Target) =>
+    e.sender.identities.length === 0 ||
+    e.sender.identities.some((i) => {
+      const k = identityKey(i);
+      if (t.kind === 'new-lead') return batchLeads.get(k) === t.index;
+      const held = identityOwners.get(k);
+      const eff = held && effectiveOwner(held, lk.owners);
+      return t.kind === 'existing' && [held, eff].some((o) => o && ownerKey(o) === ownerKey(t.ref));
+    });
 
-  for (const e of events) {
+  for (const e of parentsFirst(events)) {
     const ids = e.sender.identities;
     const robot = typeof e.meta?.robot === 'string';
+    const region = resolveRegion(lk.regions, regionHints(e));
+    const base = { event: e, regionId: region?.regionId ?? null, regionRule: region?.rule };
+    const ofCall = callKey(e);
+    const call = ofCall ? calls.get(ofCall) : undefined;
+    if (call) {
+      decisions.push({
+        ...base,
+        target: call.target,
+        newIdentities: [],
+        takeOver: [],
+        duplicates: [],
+        needsOperator: call.needsOperator,
+        ...(ownersNumber(e, call.target) ? {} : { strayNumber: true }),
+      });
+      call.needsOperator = false;
+      continue;
+    }
     const matches: { ref: OwnerRef; identity: InboundContact['sender']['identities'][number] }[] = [];
     const takeOver: Decision['takeOver'] = [];
     let batchLead: number | undefined;
@@ -73,11 +123,11 @@ export function planBatch(
       if (eff) matches.push({ ref: eff, identity: id });
       else takeOver.push(id); // held by a junk lead
     }
-    const threadRef = threadOwner(e, lk.threadOwners);
+    // The thread beats identities: an answer from another address of the client joins the conversation.
+    const thread = messages.ownerOf(e);
     const { best, others } = rankOwners(matches.map((m) => m.ref));
-    const chosen = threadRef ?? best;
-    const region = resolveRegion(lk.regions, regionHints(e));
-    const base = { event: e, regionId: region?.regionId ?? null, regionRule: region?.rule };
+    const chosen = thread ? (thread.kind === 'existing' ? thread.ref : undefined) : best;
+    if (thread?.kind === 'new-lead') batchLead = thread.index;
 
     if (chosen) {
       const known = new Set(matches.map((m) => identityKey(m.identity)));
@@ -86,7 +136,12 @@ export function planBatch(
         target: { kind: 'existing', ref: chosen },
         newIdentities: robot
           ? []
-          : ids.filter((i) => !known.has(identityKey(i)) && !identityOwners.has(identityKey(i))),
+          : ids.filter(
+              (i) =>
+                !known.has(identityKey(i)) &&
+                !identityOwners.has(identityKey(i)) &&
+                !batchLeads.has(identityKey(i)),
+            ),
         takeOver: robot ? [] : takeOver,
         duplicates: matches
           .filter(
@@ -136,20 +191,26 @@ export function planBatch(
         needsOperator: !robot,
       });
     }
+    const d = decisions[decisions.length - 1]!;
+    if (e.thread) {
+      d.threadRef = messages.threadRefOf(e);
+      messages.remember(e.thread.messageId, {
+        target: d.target.kind === 'queue' ? null : d.target,
+        threadRef: d.threadRef,
+      });
+    }
+    if (ofCall && d.target.kind !== 'queue') calls.set(ofCall, { target: d.target, needsOperator: false });
+  }
+  // Events of a call that waited in the queue (no number yet: a recording callback, a withheld leg) before a
+  // later event of the batch reached a client go with the call: its activity moves there (router/call-activities).
+  for (const d of decisions) {
+    const call = d.target.kind === 'queue' ? calls.get(callKey(d.event) ?? '') : undefined;
+    if (!call) continue;
+    d.target = call.target;
+    d.needsOperator = false;
+    if (!ownersNumber(d.event, call.target)) d.strayNumber = true;
   }
   return { decisions, newLeads };
-}
-
-function threadOwner(e: InboundContact, threadOwners: Map<string, OwnerRef | null>): OwnerRef | undefined {
-  const t = e.thread;
-  // A bounce belongs with the message it reports on, whatever its own headers say.
-  const bounced = bounceOf(e)?.originalMessageId;
-  if (!t && !bounced) return undefined;
-  for (const id of [bounced, t?.inReplyTo, ...(t?.references ?? []).slice().reverse()]) {
-    const o = id ? threadOwners.get(id) : undefined;
-    if (o) return o;
-  }
-  return undefined;
 }
 
 function responsibleActive(ref: OwnerRef, owners: Map<string, OwnerInfo>): boolean {
@@ -167,16 +228,5 @@ export function regionHints(e: InboundContact): RegionHints {
     formRegion: e.regionHints.formRegion,
     formCity: e.regionHints.formCity,
     country: e.regionHints.country,
-  };
-}
-
-export function bounceOf(
-  e: InboundContact,
-): { recipients: string[]; originalMessageId?: string } | undefined {
-  const b = e.meta?.bounce as { recipients?: unknown; originalMessageId?: unknown } | undefined;
-  if (!b || !Array.isArray(b.recipients)) return undefined;
-  return {
-    recipients: b.recipients.filter((r): r is string => typeof r === 'string'),
-    originalMessageId: typeof b.originalMessageId === 'string' ? b.originalMessageId : undefined,
   };
 }

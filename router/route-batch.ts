@@ -3,6 +3,7 @@ import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as duplicates from '../crm-core/repositories/duplicate.repository.js';
 import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
+import * as outbound from '../crm-core/repositories/outbound-email.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
 import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
@@ -11,9 +12,11 @@ import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
+import { callKey } from './call-merge.js';
 import { loadOwners } from './client-lookup.js';
+import { bounceOf, threadParents } from './email-thread.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
-import { bounceOf, type Decision, planBatch } from './plan.js';
+import { type Decision, planBatch, type Target } from './plan.js';
 
 export interface RouteOptions {
   callbackDeadlineMin: number;
@@ -49,21 +52,33 @@ export async function routeBatch(
   if (events.length === 0) return [];
 
   // --- look-ups -------------------------------------------------------------------------------------
+  // The calls' keys are locked first: another router holding events of the same call commits before this one
+  // looks anything up, so this batch sees that call's owner (and the lead it made) and never makes a second.
+  const storedCalls = new Map(
+    (
+      await activities.lockByExternalKeys(tx, [
+        ...new Set(events.map(callKey).filter((k): k is string => k != null)),
+      ])
+    ).map((r) => [r.external_key!, r]),
+  );
+  const callOwners = new Map<string, OwnerRef>();
+  for (const [key, r] of storedCalls)
+    if (r.owner_type !== 'queue' && r.owner_id != null)
+      callOwners.set(key, { type: r.owner_type as OwnerRef['type'], id: r.owner_id });
   const idRows = await identities.findIdentities(
     tx,
     events.flatMap((e) => e.sender.identities),
   );
-  const messageIds = events
-    .flatMap((e) => [
-      bounceOf(e)?.originalMessageId,
-      ...(e.thread ? [e.thread.inReplyTo, ...(e.thread.references ?? [])] : []),
-    ])
-    .filter((x): x is string => !!x);
-  const threadRows = await activities.ownersByMessageIds(tx, [...new Set(messageIds)]);
-  const ownerRefs: OwnerRef[] = idRows.map((r) => ({ type: r.owner_type, id: r.owner_id }));
-  for (const t of threadRows)
-    if (t.owner_id != null && t.owner_type !== 'queue')
-      ownerRefs.push({ type: t.owner_type as OwnerRef['type'], id: t.owner_id });
+  const threadRows = await activities.ownersByMessageIds(tx, [...new Set(events.flatMap(threadParents))]);
+  const ownerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null =>
+    t.owner_id != null && t.owner_type !== 'queue'
+      ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
+      : null;
+  const ownerRefs: OwnerRef[] = [
+    ...idRows.map((r) => ({ type: r.owner_type, id: r.owner_id })),
+    ...threadRows.map(ownerOfMessage).filter((o): o is OwnerRef => o != null),
+    ...callOwners.values(),
+  ];
   // Holders, and for converted leads the contacts they became (the router and the lookup API share this).
   const owners = await loadOwners(tx, ownerRefs);
   const regions = await opts.regions(tx);
@@ -78,14 +93,14 @@ export async function routeBatch(
         ]),
       ),
       owners,
-      threadOwners: new Map(
-        threadRows.map((t) => [
-          t.message_id,
-          t.owner_id != null && t.owner_type !== 'queue'
-            ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
-            : null,
-        ]),
+      messages: new Map(
+        threadRows.map((t) => {
+          const owner = ownerOfMessage(t);
+          const target: Target | null = owner ? { kind: 'existing', ref: owner } : null;
+          return [t.message_id, { target, threadRef: t.thread_ref }];
+        }),
       ),
+      callOwners,
       regions,
     },
     {
@@ -125,7 +140,7 @@ export async function routeBatch(
   // Activities of contacts that still need an operator are written unassigned and filled in below.
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
     needing.has(d) ? null : owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null;
-  const built = await buildActivities(tx, decisions, resolve, responsibleOf, opts);
+  const built = await buildActivities(tx, decisions, storedCalls, resolve, responsibleOf, opts);
   await duplicates.insertDuplicateCandidates(
     tx,
     decisions.flatMap((d) =>
@@ -140,10 +155,18 @@ export async function routeBatch(
       })),
     ),
   );
-  // Bounces mark the failed addresses, so replies can warn and reports can count them.
-  await identities.markBouncing(tx, [
-    ...new Set(events.flatMap((e) => (bounceOf(e)?.recipients ?? []).map((r) => normaliseEmail(r).value))),
-  ]);
+  // Bounces mark the failed addresses, so replies can warn and reports can count them, and the message they
+  // report on failed (its outbox row and activity), so nobody takes it for delivered.
+  const bounces = decisions.flatMap((d, i) => {
+    const b = bounceOf(d.event);
+    const recipients = (b?.recipients ?? []).map((r) => normaliseEmail(r).value);
+    return b ? [{ ...b, recipients, at: d.event.occurredAt, bounceActivityId: built[i] ?? null }] : [];
+  });
+  await identities.markBouncing(tx, [...new Set(bounces.flatMap((b) => b.recipients))]);
+  await outbound.markOutboundBounced(
+    tx,
+    bounces.flatMap((b) => (b.originalMessageId ? [{ ...b, messageId: b.originalMessageId }] : [])),
+  );
 
   const outcomes = decisions.map((d, i) => {
     const owner = resolve(d.target);

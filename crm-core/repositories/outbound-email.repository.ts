@@ -1,9 +1,10 @@
 import type { Queryable } from '../db/database.js';
 
 /**
- * The outbound email outbox (table outbound_emails, migration 002). A row moves pending -> sending (claimed,
- * with a lease) -> sent | pending (retry later) | failed. Every change of status also writes the outbound
- * activity's `details.outbound`, and 'sent' completes the activity, in the same statement.
+ * The outbound email outbox (table outbound_emails, migrations 002 and 004). A row moves pending -> sending
+ * (claimed, with a lease) -> sent | pending (retry later) | failed, and any row -> failed when a bounce reports
+ * the message undeliverable. Every change of status also writes the outbound activity's `details.outbound`, and
+ * 'sent' completes the activity, in the same statement.
  * `attempts` is the fencing token: a claim increments it, and the retry/fail marks only apply to the claim
  * that is still current, so a sender that lost its lease cannot overwrite a newer attempt's outcome.
  */
@@ -36,6 +37,8 @@ export interface OutboundEmailRow {
   sent_copy_appended: boolean;
   sent_copy_attempts: number;
   sent_copy_error: string | null;
+  bounced_at: Date | null;
+  bounced_recipients: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -90,6 +93,8 @@ const COLUMNS = [
   'sent_copy_appended',
   'sent_copy_attempts',
   'sent_copy_error',
+  'bounced_at',
+  'bounced_recipients',
   'created_at',
   'updated_at',
 ];
@@ -199,6 +204,7 @@ const outboundDetails = (fields: string) =>
 /**
  * The SMTP server accepted the message: the row is sent and the activity completed. Applies whatever the
  * current claim (the acceptance is a fact even if the lease ran out meanwhile). Returns false when already sent.
+ * A bounce recorded before this (an acceptance recorded late) is kept: the row stays failed, with sent_at set.
  * `copyCheckInMs`: when the repair pass may look at the Sent copy (not while the sender is still filing it).
  */
 export async function markOutboundSent(
@@ -210,14 +216,16 @@ export async function markOutboundSent(
 ): Promise<boolean> {
   const r = await db.query(
     `WITH o AS (
-       UPDATE outbound_emails SET status = 'sent', sent_at = now(), smtp_response = $2, lease_until = NULL,
+       UPDATE outbound_emails SET status = CASE WHEN bounced_at IS NULL THEN 'sent' ELSE 'failed' END,
+              sent_at = now(), smtp_response = $2, lease_until = NULL,
               sent_copy_appended = sent_copy_appended OR $5,
-              last_error = NULL, next_attempt_at = now() + $4 ${MS}, updated_at = now()
-        WHERE id = $1 AND status <> 'sent'
-       RETURNING activity_id, sent_at, attempts
+              last_error = CASE WHEN bounced_at IS NULL THEN NULL ELSE last_error END,
+              next_attempt_at = now() + $4 ${MS}, updated_at = now()
+        WHERE id = $1 AND status <> 'sent' AND sent_at IS NULL
+       RETURNING activity_id, sent_at, attempts, status, last_error
      )
      UPDATE activities a SET state = 'completed', completed_at = o.sent_at, updated_at = now(),
-            details = ${outboundDetails(`'status', 'sent', 'sentAt', o.sent_at, 'attempts', o.attempts, 'lastError', NULL, 'rejected', $3::jsonb`)}
+            details = ${outboundDetails(`'status', o.status, 'sentAt', o.sent_at, 'attempts', o.attempts, 'lastError', o.last_error, 'rejected', $3::jsonb`)}
        FROM o WHERE a.id = o.activity_id`,
     [
       id,
@@ -291,9 +299,61 @@ export async function markOutboundFailed(
   return r.rowCount > 0;
 }
 
+export interface OutboundBounce {
+  /** Message-ID of our message that the delivery-status notification reports on. */
+  messageId: string;
+  /** Recipients it names as failed (a notice of delay names none and marks nothing). */
+  recipients: string[];
+  /** When it was reported, and the inbound activity that holds the notification. */
+  at: string;
+  bounceActivityId: number | null;
+}
+
 /**
- * Sent rows still missing their Sent-folder copy (IMAP was down when SMTP accepted, or the process stopped in
- * between), due now; each is pushed `leaseMs` ahead so another worker does not file the same copy meanwhile.
+ * Delivery-status notifications: each reported message's row becomes failed whatever its status (after 'sent'
+ * too: our server accepted it, the recipient's refused it; a pending or sending row is not tried again), with the
+ * failed recipients, and its activity's details.outbound says so. sent_at is kept, so the Sent copy of a message
+ * that did go out is still filed. Messages that are not ours (no row) are left alone. Returns the rows marked.
+ */
+export async function markOutboundBounced(db: Queryable, bounces: OutboundBounce[]): Promise<number> {
+  const byMessage = new Map<string, OutboundBounce>();
+  for (const b of bounces.filter((x) => x.recipients.length > 0)) {
+    const seen = byMessage.get(b.messageId);
+    byMessage.set(b.messageId, seen ? { ...b, recipients: [...seen.recipients, ...b.recipients] } : b);
+  }
+  if (byMessage.size === 0) return 0;
+  const rows = [...byMessage.values()];
+  // Computed from the row being updated (not from a snapshot) so two bounces of one message add up.
+  const recipients = `ARRAY(SELECT DISTINCT x FROM unnest(e.bounced_recipients
+    || ARRAY(SELECT jsonb_array_elements_text(b.recipients))) AS x ORDER BY x)`;
+  const r = await db.query(
+    `WITH b AS (
+       SELECT * FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::bigint[])
+         AS t(message_id, recipients, at, bounce_activity_id)
+     ), o AS (
+       UPDATE outbound_emails e SET status = 'failed', lease_until = NULL, bounced_at = b.at,
+              bounced_recipients = ${recipients},
+              last_error = 'bounced: ' || array_to_string(${recipients}, ', '), updated_at = now()
+         FROM b WHERE e.message_id = b.message_id
+       RETURNING e.activity_id, e.attempts, e.bounced_at, e.bounced_recipients, e.last_error, b.bounce_activity_id
+     )
+     UPDATE activities a SET updated_at = now(),
+            details = ${outboundDetails(`'status', 'failed', 'attempts', o.attempts, 'lastError', o.last_error, 'bouncedAt', o.bounced_at, 'bounced', to_jsonb(o.bounced_recipients), 'bounceActivityId', o.bounce_activity_id`)}
+       FROM o WHERE a.id = o.activity_id`,
+    [
+      rows.map((b) => b.messageId),
+      rows.map((b) => JSON.stringify(b.recipients)),
+      rows.map((b) => b.at),
+      rows.map((b) => b.bounceActivityId),
+    ],
+  );
+  return r.rowCount;
+}
+
+/**
+ * Rows that went out (sent, or failed by a later bounce) still missing their Sent-folder copy (IMAP was down when
+ * SMTP accepted, or the process stopped in between), due now; each is pushed `leaseMs` ahead so another worker
+ * does not file the same copy meanwhile.
  */
 export async function claimMissingSentCopies(
   db: Queryable,
@@ -304,7 +364,7 @@ export async function claimMissingSentCopies(
   const r = await db.query<OutboundEmailRow>(
     `WITH due AS (
        SELECT id FROM outbound_emails
-        WHERE status = 'sent' AND NOT sent_copy_appended AND next_attempt_at <= now() AND sent_copy_attempts < $3
+        WHERE sent_at IS NOT NULL AND NOT sent_copy_appended AND next_attempt_at <= now() AND sent_copy_attempts < $3
         ORDER BY next_attempt_at, id
         LIMIT $1
         FOR UPDATE SKIP LOCKED

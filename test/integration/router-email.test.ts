@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../app/demo-seed.js';
-import { createLogger } from '../../lib/logger.js';
-import { createRouter, type Router } from '../../router/router.js';
+import type { Router } from '../../router/router.js';
 import { createTestPglite, type TestDatabase } from '../support/db.js';
 import { emailEvent } from '../support/events.js';
+import { testRouter } from '../support/router.js';
 
 describe('router: email threading, robots and bounces', () => {
   let t: TestDatabase;
@@ -21,12 +21,7 @@ describe('router: email threading, robots and bounces', () => {
   beforeAll(async () => {
     t = await createTestPglite();
     await seedDemo(t.db);
-    router = createRouter({
-      db: t.db,
-      logger: createLogger({ level: 'silent' }),
-      callbackDeadlineMin: 30,
-      meaningfulCallSec: 60,
-    });
+    router = testRouter(t.db);
   });
   afterAll(async () => t?.drop());
 

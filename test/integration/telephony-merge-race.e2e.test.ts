@@ -5,9 +5,9 @@ import { buildCallEvent } from '../../connectors/telephony/call-event.js';
 import { parseForm } from '../../connectors/telephony/http.js';
 import { twilioCallRecord } from '../../connectors/telephony/twilio.adapter.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
-import { createLogger } from '../../lib/logger.js';
-import { createRouter, type Router } from '../../router/router.js';
+import type { Router } from '../../router/router.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
+import { testRouter } from '../support/router.js';
 import { pgAvailable } from '../support/services.js';
 import { fixture, telephonyLine } from '../support/telephony-app.js';
 
@@ -47,14 +47,7 @@ describe.skipIf(!available)('telephony: events of one call routed concurrently b
   beforeAll(async () => {
     t = await createTestPg();
     await seedDemo(t.db);
-    const make = () =>
-      createRouter({
-        db: t.db,
-        logger: createLogger({ level: 'silent' }),
-        callbackDeadlineMin: 30,
-        meaningfulCallSec: 60,
-      });
-    routers = [make(), make()];
+    routers = [testRouter(t.db), testRouter(t.db)];
   });
   afterAll(async () => {
     await t?.drop();

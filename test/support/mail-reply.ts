@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
@@ -6,6 +7,8 @@ import type { MailboxSettings } from '../../channels/settings.js';
 import { normaliseMessage } from '../../connectors/email/normalise.js';
 import { DEFAULT_OPTIONS } from '../../connectors/email/options.js';
 import { readMessage } from '../../connectors/email/read-message.js';
+import type { Queryable } from '../../crm-core/db/database.js';
+import { getMailbox, insertMailbox } from '../../crm-core/repositories/channel-settings.repository.js';
 import { buildInboundContact } from '../../event/build.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { imapClient } from './mail-harness.js';
@@ -67,6 +70,24 @@ export async function createFolders(user: string, folders: string[]): Promise<vo
   }
 }
 
+/**
+ * A mailbox in crm-core that nothing watches (its mail is given to the router as connectorEvent builds it), with
+ * the SMTP sink's settings so replies can be written for it.
+ */
+export async function storedMailbox(db: Queryable, address: string): Promise<MailboxSettings> {
+  const id = await insertMailbox(db, {
+    name: 'Sales',
+    address,
+    imap: { host: '127.0.0.1', port: 10143, secure: false, user: 'sales@example.test', password: 'secret' },
+    smtp: { host: '127.0.0.1', port: 10025, secure: false },
+    folders: ['INBOX'],
+    processed: { action: 'none' },
+    attachmentMaxBytes: 1 << 20,
+    active: false,
+  });
+  return (await getMailbox(db, id))!;
+}
+
 /** A loopback port with nothing listening: SMTP "down". */
 export async function closedPort(): Promise<number> {
   const server = createServer();
@@ -82,6 +103,25 @@ export async function rawMail(mail: SendMailOptions): Promise<string> {
   const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'crlf' });
   const info = await t.sendMail(mail);
   return (info.message as Buffer).toString('utf8');
+}
+
+/**
+ * A Postfix delivery-status notification (the unit fixture dsn-postfix.eml: one recipient failed, one delayed)
+ * reporting that `originalMessageId`, sent by `mailbox`, could not be delivered to `recipient`. CRLF line ends.
+ */
+export function bounceMail(o: {
+  mailbox: string;
+  recipient: string;
+  originalMessageId: string;
+  messageId: string;
+}): string {
+  return readFileSync(new URL('../unit/email/fixtures/dsn-postfix.eml', import.meta.url), 'utf8')
+    .replaceAll('<ci.lt8x2k1.0a1b2c3d4e5f6a7b@crm.example.test>', o.originalMessageId)
+    .replaceAll('<20240317080005.4Xk2Lq0FzNz9vG@mx.example.test>', o.messageId)
+    .replaceAll('no-such-user@client.test', o.recipient)
+    .replaceAll('sales@example.test', o.mailbox)
+    .replace(/^Date: .*$/m, `Date: ${new Date().toUTCString()}`) // the report's own date: now
+    .replace(/\r?\n/g, '\r\n');
 }
 
 /**

@@ -48,6 +48,18 @@ describe('mergeCall', () => {
     }
   });
 
+  it('keeps the numbers that were not the owner’s as one sorted set, whatever the order', () => {
+    const a: CallRecord = { ...base, clientNumber: '+74951234567', otherNumbers: ['+79165550402'] };
+    const b: CallRecord = { ...base, status: 'missed', otherNumbers: ['+79165550403', '+79165550402'] };
+    const ab = mergeCall(mergeCall(undefined, a), b);
+    expect(ab).toEqual(mergeCall(mergeCall(mergeCall(undefined, b), a), b));
+    expect(ab).toMatchObject({
+      clientNumber: '+74951234567',
+      otherNumbers: ['+79165550402', '+79165550403'],
+    });
+    expect(mergeCall(undefined, base)).not.toHaveProperty('otherNumbers');
+  });
+
   it('never lets a late weaker status undo an answer', () => {
     const m = mergeCall(mergeCall(undefined, { ...base, status: 'answered' }), { ...base, status: 'missed' });
     expect(m.status).toBe('answered');
