@@ -18,6 +18,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    updates: new Counter({
+      name: 'connector_updates_total',
+      help: 'Vendor updates received by webhooks and pollers, by vendor, update kind and what became of them',
+      labelNames: ['vendor', 'kind', 'outcome'] as const,
+      registers: [registry],
+    }),
     http: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route and status',

@@ -89,6 +89,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         settings: channelSettings(db),
         cursors: cursorStore(db),
         clients: clientDirectory(db, config.defaultCountry),
+        onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
       })
     : [];
   const app = await buildServer({

@@ -39,6 +39,26 @@ export interface ConnectorContext {
   cursors: CursorStore;
   /** Read-only "who is this caller?" for vendor protocols whose answer names the CRM entity (Bitrix24). */
   clients?: ClientDirectory;
+  /**
+   * Counts every vendor update a webhook or poller received, by what became of it. Vendors disable webhooks
+   * that keep failing, so updates we do not handle are acknowledged; this is where they stay visible.
+   */
+  onUpdate?: (vendor: string, kind: string, outcome: UpdateOutcome) => void;
 }
+
+/**
+ * published: became an event on the bus; acknowledged: a handshake or status we answered without an event;
+ * ignored: understood and deliberately skipped (our own echoes, bots); unhandled: an update type we do not
+ * handle; unauthorized: bad signature or secret; invalid: a malformed body.
+ */
+export const UPDATE_OUTCOMES = [
+  'published',
+  'acknowledged',
+  'ignored',
+  'unhandled',
+  'unauthorized',
+  'invalid',
+] as const;
+export type UpdateOutcome = (typeof UPDATE_OUTCOMES)[number];
 
 export type ConnectorFactory = (ctx: ConnectorContext) => Connector;

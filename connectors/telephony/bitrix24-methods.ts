@@ -1,7 +1,7 @@
 import type { TelephonyLineSettings } from '../../channels/settings.js';
+import { date, fieldError, httpUrl, lookup, type Params, param, seconds } from '../webhook-http.js';
 import { decodeCallId, derivedCallId, encodeCallId, type RegisteredCall } from './bitrix24-call-id.js';
 import type { CallRecord, CallStatus } from './call-event.js';
-import { date, fieldError, httpUrl, lookup, type Params, param, seconds } from './http.js';
 
 /** What a method produced: the event to publish and Bitrix's `result` object to answer with. */
 export interface MethodResult {

@@ -2,9 +2,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import type { ConnectorContext } from '../contract.js';
-import { deny, findLine } from './auth.js';
-import { finish, type MethodResult, register } from './bitrix24-methods.js';
-import { publishCall } from './call-event.js';
 import {
   lookup,
   type Params,
@@ -14,7 +11,10 @@ import {
   type RawBody,
   rawBody,
   rawQuery,
-} from './http.js';
+} from '../webhook-http.js';
+import { deny, findLine } from './auth.js';
+import { finish, type MethodResult, register } from './bitrix24-methods.js';
+import { publishCall } from './call-event.js';
 
 type Method = typeof register;
 const METHODS: Record<string, Method> = {

@@ -5,8 +5,8 @@ import { normalisePhone } from '../../event/identity.js';
 import { type CallInfo, EventValidationError, type InboundContact } from '../../event/inbound-contact.js';
 import { AppError } from '../../lib/errors.js';
 import type { ConnectorContext } from '../contract.js';
+import { seconds } from '../webhook-http.js';
 import type { Vendor } from './auth.js';
-import { seconds } from './http.js';
 
 export type CallStage = 'ringing' | 'answered' | 'ended' | 'recording';
 export type CallStatus = CallInfo['status'];

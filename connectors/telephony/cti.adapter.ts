@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import { safeEqual } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
+import { fieldError, lookup, type Params, param, parseParams, rawBody } from '../webhook-http.js';
 import { deny, findLine } from './auth.js';
 import { type CallRecord, type CallStage, type CallStatus, publishCall, sameNumber } from './call-event.js';
-import { fieldError, lookup, type Params, param, parseParams, rawBody } from './http.js';
 
 /**
  * Zammad's generic CTI push API (docs.zammad.org, "Generic CTI"), so a PBX already configured for Zammad only

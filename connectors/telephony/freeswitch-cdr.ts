@@ -1,4 +1,4 @@
-import { fieldError, parseJson, type RawBody } from './http.js';
+import { fieldError, parseJson, type RawBody } from '../webhook-http.js';
 
 /** The parts of a mod_json_cdr record this connector reads (see switch_ivr_generate_json_cdr). */
 export interface JsonCdr {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import type { ConnectorContext } from '../contract.js';
+import { fieldError, httpUrl, rawBody, seconds } from '../webhook-http.js';
 import { deny, findLine, stringOption, validBasic } from './auth.js';
 import { type CallRecord, type CallStatus, publishCall, sameNumber } from './call-event.js';
 import {
@@ -11,7 +12,6 @@ import {
   originalProfile,
   stamp,
 } from './freeswitch-cdr.js';
-import { fieldError, httpUrl, rawBody, seconds } from './http.js';
 
 const BUSY = new Set(['USER_BUSY', 'CALL_REJECTED']);
 /** Causes that mean "nobody picked up" rather than "the call could not be placed". */

@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { bearerToken, safeEqual, validSha256Signature } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
+import { fieldError, invalid, parseJson, rawBody } from '../webhook-http.js';
 import { deny, findLine } from './auth.js';
 import { type CallRecord, publishCall } from './call-event.js';
-import { fieldError, invalid, parseJson, rawBody } from './http.js';
 
 /** The project's own call-record format (documented in README.md): one POST per finished call. */
 export const GenericCallSchema = z.object({

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Connector, ConnectorContext } from '../contract.js';
+import { keepRawBodies } from '../webhook-http.js';
 import { bitrix24Adapter } from './bitrix24.adapter.js';
 import { ctiAdapter } from './cti.adapter.js';
 import { freeswitchAdapter } from './freeswitch.adapter.js';
 import { genericAdapter } from './generic.adapter.js';
-import { keepRawBodies } from './http.js';
 import { twilioAdapter } from './twilio.adapter.js';
 
 /**

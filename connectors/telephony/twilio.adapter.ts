@@ -1,8 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import type { ConnectorContext } from '../contract.js';
-import { deny, findLine, stringOption } from './auth.js';
-import { type CallRecord, type CallStage, type CallStatus, publishCall, sameNumber } from './call-event.js';
 import {
   date,
   fieldError,
@@ -13,7 +11,9 @@ import {
   parseForm,
   rawBody,
   seconds,
-} from './http.js';
+} from '../webhook-http.js';
+import { deny, findLine, stringOption } from './auth.js';
+import { type CallRecord, type CallStage, type CallStatus, publishCall, sameNumber } from './call-event.js';
 import { validTwilioSignature } from './twilio-signature.js';
 
 /** What Twilio expects from a status callback: an empty TwiML document (it ignores the body, not the type). */

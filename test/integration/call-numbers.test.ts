@@ -6,8 +6,8 @@ import { buildCallEvent, type CallRecord } from '../../connectors/telephony/call
 import { ctiCallRecord } from '../../connectors/telephony/cti.adapter.js';
 import { freeswitchCallRecord } from '../../connectors/telephony/freeswitch.adapter.js';
 import { GenericCallSchema, genericCallRecord } from '../../connectors/telephony/generic.adapter.js';
-import { parseForm } from '../../connectors/telephony/http.js';
 import { twilioCallRecord } from '../../connectors/telephony/twilio.adapter.js';
+import { parseForm } from '../../connectors/webhook-http.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { callKey } from '../../router/call-merge.js';
 import type { Router } from '../../router/router.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { AppError } from '../../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 
 /** The body exactly as received: signatures (Twilio, X-Signature) are computed over these bytes. */
 export interface RawBody {
@@ -15,7 +15,7 @@ export type Params = Record<string, string | string[]>;
 export const BODY_LIMIT = 1024 * 1024;
 
 /**
- * Replaces the inherited body parsers inside the telephony plugin only (it is encapsulated, not wrapped in
+ * Replaces the inherited body parsers inside one webhook plugin only (telephony, messengers) (it is encapsulated, not wrapped in
  * fastify-plugin). Every content type is kept as a string: the adapters parse it themselves after checking the
  * signature, and FreeSWITCH sends `application/x-www-form-base64-encoded`, which no stock parser knows.
  */
