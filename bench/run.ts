@@ -3,7 +3,7 @@
  * its parts, measured in the same run. Prints figures; never asserts.
  *
  *   npm run bench                         everything, the telephony and email channels included (≈ 5 min)
- *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email (≈ 2 min)
+ *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email, whatsapp
  *   npm run bench -- --only=kafka,raw     sections (comma-separated):
  *       raw       ceilings: empty Fastify route, kafkajs produce, PostgreSQL unnest inserts, the router alone
  *       kafka     Kafka + PostgreSQL, one service process with the defaults (ROLE=all, --partitions, default 6)
@@ -12,6 +12,7 @@
  *       embedded  the embedded default: PGlite + in-process bus
  *       telephony call events end to end and the PBX routing answer's latency (bench/telephony.ts)
  *       email     the IMAP channel: ingestion rate and APPEND -> committed latency (bench/email.ts; needs Dovecot)
+ *       whatsapp  signed WhatsApp Cloud API webhooks -> committed messages/s (bench/whatsapp.ts)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
  *
@@ -57,6 +58,7 @@ const profile = args.includes('--profile');
 const CHANNEL_BENCHES = [
   ['email', 'email', 'runEmailBench', 'Email channel'],
   ['telephony', 'telephony', 'runTelephonyBench', 'Telephony channel'],
+  ['whatsapp', 'whatsapp', 'runWhatsAppBench', 'WhatsApp channel'],
 ] as const;
 const SECTIONS = [
   'raw',
@@ -69,7 +71,9 @@ const SECTIONS = [
 const only = new Set(
   (
     flag('only') ??
-    (quick ? 'raw,kafka,embedded,telephony,email' : 'raw,kafka,kafka1,split,embedded,telephony,email')
+    (quick
+      ? 'raw,kafka,embedded,telephony,email,whatsapp'
+      : 'raw,kafka,kafka1,split,embedded,telephony,email,whatsapp')
   )
     .split(',')
     .map((s) => s.trim()),

@@ -1,0 +1,235 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import kafkajs from 'kafkajs';
+import pg from 'pg';
+import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
+import type { WhatsAppAccount } from '../channels/messengers.js';
+import { migrate } from '../crm-core/db/migrate.js';
+import { createPgDatabase } from '../crm-core/db/pg.js';
+import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
+import { hmacSha256Hex } from '../lib/credentials.js';
+import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
+import { int, ms, sleep } from './stats.js';
+
+/**
+ * Inbound WhatsApp messages end to end: signed Cloud API webhooks (Meta's documented `messages` shape) posted
+ * over real HTTP to the service (ROLE=all, Kafka + PostgreSQL, a fresh schema and topics), until the router has
+ * committed every accepted message (processed_events). 70 % of messages come from numbers never seen before.
+ * Two phases: one message per delivery, and deliveries of ten messages (Meta batches under load; one bus call
+ * each). Prints figures; never asserts.
+ */
+const ACCOUNT: WhatsAppAccount = {
+  vendor: 'whatsapp',
+  key: 'bench-wa',
+  name: 'Bench WhatsApp',
+  active: true,
+  phoneNumberId: '106540352242922',
+  accessToken: 'bench-token',
+  appSecret: 'bench-app-secret-0123456789',
+  verifyToken: 'bench-verify',
+};
+
+class Deliveries {
+  private readonly known: string[] = [];
+  private n = 0;
+  constructor(private readonly perDelivery: number) {}
+
+  private waId(): string {
+    if (this.known.length > 100 && randomInt(0, 10) < 3) return this.known[randomInt(0, this.known.length)]!;
+    const id = `7916${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+    if (this.known.length < 50_000) this.known.push(id);
+    return id;
+  }
+
+  next(): { body: string; headers: Record<string, string> } {
+    const ts = String(Math.floor(Date.now() / 1000));
+    const messages = [];
+    const contacts = [];
+    for (let i = 0; i < this.perDelivery; i++) {
+      const from = this.waId();
+      contacts.push({ profile: { name: `Client ${from.slice(-4)}` }, wa_id: from });
+      messages.push({
+        from,
+        id: `wamid.BENCH${randomUUID().replaceAll('-', '')}`,
+        timestamp: ts,
+        type: 'text',
+        text: { body: `Hello, is delivery available? (${this.n++})` },
+      });
+    }
+    const body = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: ACCOUNT.phoneNumberId },
+                contacts,
+                messages,
+              },
+            },
+          ],
+        },
+      ],
+    });
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': `sha256=${hmacSha256Hex(ACCOUNT.appSecret, body)}`,
+      },
+    };
+  }
+}
+
+interface PhaseResult {
+  deliveries: number;
+  messages: number;
+  failed: number;
+  sendSec: number;
+  /** From the first request until the router committed the last accepted message. */
+  endToEndSec: number;
+  p50: number;
+  p99: number;
+}
+
+async function phase(
+  svc: ChildService,
+  pool: pg.Pool,
+  o: { perDelivery: number; connections: number; seconds: number },
+): Promise<PhaseResult> {
+  const gen = new Deliveries(o.perDelivery);
+  const committed = async () =>
+    (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_events')).rows[0]!.n;
+  const before = await committed();
+  const start = Date.now();
+  const result = await autocannon({
+    url: svc.url,
+    connections: o.connections,
+    duration: o.seconds,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: `/v1/messengers/whatsapp/${ACCOUNT.key}`,
+        setupRequest: (req) => ({ ...req, ...gen.next() }),
+      },
+    ],
+  });
+  const sentAt = Date.now();
+  const deliveries = result['2xx'];
+  const messages = deliveries * o.perDelivery;
+  const deadline = sentAt + 120_000;
+  let done = (await committed()) - before;
+  while (done < messages && Date.now() < deadline) {
+    await sleep(100);
+    done = (await committed()) - before;
+  }
+  return {
+    deliveries,
+    messages,
+    failed: result.non2xx + result.errors + result.timeouts,
+    sendSec: (sentAt - start) / 1_000,
+    endToEndSec: done >= messages ? (Date.now() - start) / 1_000 : Number.NaN,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
+}
+
+export async function runWhatsAppBench(
+  opts: { quick?: boolean; log?: (l: string) => void } = {},
+): Promise<{ rows: { metric: string; value: string }[] }> {
+  const log = opts.log ?? (() => {});
+  const id = randomUUID().replaceAll('-', '').slice(0, 10);
+  const schema = `bench_wa_${id}`;
+  const prefix = `bench-wa-${id}-`;
+  const u = new URL(PG_URL);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  const schemaUrl = u.toString();
+  const adminPg = new pg.Client({ connectionString: PG_URL });
+  try {
+    await adminPg.connect();
+  } catch (e) {
+    return { rows: [{ metric: 'skipped', value: `PostgreSQL unreachable: ${(e as Error).message}` }] };
+  }
+  await adminPg.query(`CREATE SCHEMA ${schema}`);
+  const pool = new pg.Pool({ connectionString: schemaUrl, max: 2 });
+  let svc: ChildService | undefined;
+  const seconds = opts.quick ? 8 : 20;
+  return guarded(
+    async () => {
+      const db = createPgDatabase({ connectionString: schemaUrl, max: 1 });
+      await migrate(db);
+      await upsertMessengerAccount(db, ACCOUNT);
+      await db.close();
+      log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
+      svc = await spawnChild({
+        ROLE: 'all',
+        DATABASE_URL: schemaUrl,
+        KAFKA_BROKERS: BROKERS.join(','),
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_GROUP_ID: 'router',
+        ADMIN_TOKEN: 'bench-admin-token-0123456789',
+        DEMO_SEED: 'true',
+        LOG_LEVEL: 'warn',
+      });
+      log('whatsapp: warm-up 5 s');
+      await phase(svc, pool, { perDelivery: 1, connections: 16, seconds: 5 });
+      log(`whatsapp: one message per delivery, 64 connections, ${seconds} s`);
+      const one = await phase(svc, pool, { perDelivery: 1, connections: 64, seconds });
+      log(`whatsapp: ten messages per delivery, 16 connections, ${seconds} s`);
+      const ten = await phase(svc, pool, { perDelivery: 10, connections: 16, seconds });
+      const rate = (r: PhaseResult) =>
+        Number.isNaN(r.endToEndSec)
+          ? 'not all committed within 120 s'
+          : `${int(r.messages / r.endToEndSec)} msg/s`;
+      return {
+        rows: [
+          {
+            metric: 'inbound messages/s end to end, 1 message per signed webhook (64 connections)',
+            value: rate(one),
+          },
+          { metric: '  webhook answer p50 / p99', value: `${ms(one.p50)} / ${ms(one.p99)}` },
+          {
+            metric: '  messages accepted / failed requests',
+            value: `${int(one.messages)} / ${int(one.failed)}`,
+          },
+          {
+            metric: 'inbound messages/s end to end, 10 messages per signed webhook (16 connections)',
+            value: rate(ten),
+          },
+          { metric: '  webhook answer p50 / p99', value: `${ms(ten.p50)} / ${ms(ten.p99)}` },
+          {
+            metric: '  messages accepted / failed requests',
+            value: `${int(ten.messages)} / ${int(ten.failed)}`,
+          },
+        ],
+      };
+    },
+    async () => {
+      await svc?.stop();
+      await pool.end().catch(() => {});
+      const admin = new kafkajs.Kafka({
+        clientId: 'bench-wa',
+        brokers: BROKERS,
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).admin();
+      try {
+        await admin.connect();
+        await admin.deleteGroups([`${prefix}router`]).catch(() => {});
+        await admin
+          .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
+          .catch(() => {});
+      } catch {
+        // Kafka down: nothing was created there
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+      await adminPg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await adminPg.end().catch(() => {});
+    },
+  );
+}
