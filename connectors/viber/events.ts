@@ -8,6 +8,7 @@ import {
   type MessageInfo,
 } from '../../event/inbound-contact.js';
 import { AppError } from '../../lib/errors.js';
+import { accountOrigin } from '../messenger-account.js';
 import { httpUrl } from '../webhook-http.js';
 import type { ViberMessageCallback, ViberReceipt } from './callback.js';
 
@@ -79,13 +80,14 @@ export function viberMessageEvent(
   const country = cb.sender.country?.toUpperCase();
   // A url message's text is the link itself.
   const text = m.text || (m.type === 'url' ? m.media : undefined);
+  const origin = accountOrigin(account);
   try {
     return buildInboundContact(
       {
         channel: 'viber',
         kind: 'message',
         direction: 'inbound',
-        source: { type: 'bot', key: account.key, name: account.source ?? account.name },
+        source: origin.source,
         externalId: cb.message_token,
         occurredAt: cb.timestamp ? new Date(cb.timestamp) : undefined,
         sender: { name: cut(cb.sender.name, 1_000), messengerIds: [{ kind: 'viber', id: cb.sender.id }] },
@@ -96,11 +98,9 @@ export function viberMessageEvent(
         regionHints: { country: country && /^[A-Z]{2}$/.test(country) ? country : undefined },
         raw,
         meta: {
-          vendor: 'viber',
+          ...origin.meta,
           viberMessageType: m.type,
           viberTrackingData: m.tracking_data,
-          accountSource: account.source,
-          accountRegionId: account.regionId,
         },
       },
       opts,

@@ -44,6 +44,7 @@ export function createViberConnector(ctx: ConnectorContext): Connector {
     seen: { kind: string },
   ): Promise<UpdateOutcome> {
     const account = await findMessengerAccount(ctx, VENDOR, key);
+    if (!account) return denyMessenger(ctx, VENDOR, key, 'unknown or inactive account');
     if (!signature || !validSha256Signature(account.authToken, raw.body, signature)) {
       denyMessenger(ctx, VENDOR, key, signature ? 'bad signature' : 'missing signature');
     }

@@ -3,6 +3,7 @@ import { buildInboundContact } from '../../event/build.js';
 import { buildDeliveryStatus, type DeliveryStatus } from '../../event/delivery-status.js';
 import { EventValidationError, type InboundContact, type MessageInfo } from '../../event/inbound-contact.js';
 import { AppError } from '../../lib/errors.js';
+import { accountOrigin } from '../messenger-account.js';
 import { vkAttachments } from './attachments.js';
 import {
   type CallbackEnvelope,
@@ -73,6 +74,7 @@ export function vkMessageEvent(type: VkMessageEvent, m: VkMessage, b: Built): In
     fromId: f.from_id,
     text: f.text?.slice(0, 4_096),
   }));
+  const origin = accountOrigin(b.account);
   const externalId = edited
     ? `edit:${vendorMessageId}:${m.update_time ?? b.envelope.event_id ?? m.date ?? 0}`
     : vendorMessageId;
@@ -82,18 +84,16 @@ export function vkMessageEvent(type: VkMessageEvent, m: VkMessage, b: Built): In
         channel: 'vk',
         kind: 'message',
         direction: who.inbound ? 'inbound' : 'outbound',
-        source: { type: 'bot', key: b.account.key, name: b.account.source ?? b.account.name },
+        source: origin.source,
         externalId,
         occurredAt: unix(edited ? (m.update_time ?? m.date) : m.date),
         sender: { messengerIds: [{ kind: 'vk', id: String(who.userId) }] },
         content: { text: m.text || undefined, message },
         raw: b.raw,
         meta: {
-          vendor: 'vk',
+          ...origin.meta,
           vkEvent: type,
           vkEventId: b.envelope.event_id,
-          accountSource: b.account.source,
-          accountRegionId: b.account.regionId,
           // Where the client came from: the vk.me link's ref / ref_source (an ad campaign's link, say).
           vkRef: m.ref,
           vkRefSource: m.ref_source,

@@ -52,6 +52,7 @@ export function createVkConnector(ctx: ConnectorContext): Connector {
     const env = parsed.data;
     seen.kind = env.type;
     const account = await findMessengerAccount(ctx, VENDOR, key);
+    if (!account) return denyMessenger(ctx, VENDOR, key, 'unknown or inactive account');
     authenticate(account, env);
     const base = { account, envelope: env, raw, defaultCountry: ctx.config.defaultCountry };
 
@@ -108,7 +109,7 @@ export function createVkConnector(ctx: ConnectorContext): Connector {
     const secretOk =
       env.secret === undefined ? env.type === 'confirmation' : safeEqual(env.secret, account.secret);
     if (groupOk && secretOk) return;
-    denyMessenger(ctx, VENDOR, account.key, groupOk ? 'wrong or missing secret' : 'wrong group_id', env.type);
+    denyMessenger(ctx, VENDOR, account.key, groupOk ? 'wrong or missing secret' : 'wrong group_id');
   }
 
   const plugin: FastifyPluginAsync = async (app) => {
