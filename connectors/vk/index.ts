@@ -105,7 +105,8 @@ export function createVkConnector(ctx: ConnectorContext): Connector {
    * which must then match too; the code it returns only lets VK confirm this very URL.
    */
   function authenticate(account: VkAccount, env: CallbackEnvelope): void {
-    const groupOk = env.group_id === account.groupId;
+    // Compared as text: the stored group id may come back from the admin API as a string.
+    const groupOk = String(env.group_id) === String(account.groupId);
     const secretOk =
       env.secret === undefined ? env.type === 'confirmation' : safeEqual(env.secret, account.secret);
     if (groupOk && secretOk) return;
