@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { vkAttachments } from '../../../connectors/vk/attachments.js';
 import { createVkConnector } from '../../../connectors/vk/index.js';
 import { contactId } from '../../../event/inbound-contact.js';
 import { AppError } from '../../../lib/errors.js';
@@ -320,5 +321,54 @@ describe('VK Callback API connector', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().error.fields).toEqual(['object.message.from_id']);
     });
+  });
+});
+
+describe('VK attachments', () => {
+  it('video, audio, link, image documents and unknown types keep what VK gives', () => {
+    expect(
+      vkAttachments([
+        {
+          type: 'video',
+          video: {
+            id: 456239017,
+            owner_id: -214167102,
+            title: 'Обзор',
+            player: 'https://vk.com/video_ext.php?oid=-214167102&id=456239017',
+          },
+        },
+        { type: 'audio', audio: { id: 456239100, owner_id: 2000, artist: 'Artist', title: 'Song', url: '' } },
+        { type: 'link', link: { url: 'https://shop.example.com/item/1', title: 'Товар' } },
+        {
+          type: 'doc',
+          doc: {
+            id: 1,
+            owner_id: 2,
+            title: 'scan.png',
+            ext: 'png',
+            size: 10,
+            type: 4,
+            url: 'https://vk.com/doc2_1',
+          },
+        },
+        { type: 'gift', gift: { id: 5 } },
+        {
+          type: 'photo',
+          photo: { id: 1, owner_id: 2, sizes: [{ type: 'x', width: 10, height: 10, url: 'not a url' }] },
+        },
+      ]),
+    ).toEqual([
+      {
+        kind: 'video',
+        fileId: 'video-214167102_456239017',
+        url: 'https://vk.com/video_ext.php?oid=-214167102&id=456239017',
+        name: 'Обзор',
+      },
+      { kind: 'audio', fileId: 'audio2000_456239100', name: 'Artist — Song' },
+      { kind: 'other', name: 'Товар', url: 'https://shop.example.com/item/1' },
+      { kind: 'image', fileId: 'doc2_1', url: 'https://vk.com/doc2_1', name: 'scan.png', size: 10 },
+      { kind: 'other', name: 'gift' },
+      { kind: 'image', fileId: 'photo2_1' },
+    ]);
   });
 });
