@@ -17,6 +17,15 @@ describe('parseJsonExact', () => {
     expect(JSON.parse(text).token).toBe(4912661846655238000);
   });
 
+  it('fractions with more digits than a double holds are numbers, not strings, on both paths', () => {
+    expect(parseJsonExact('{"lat":55.796127000000000001,"t":4912661846655238145}')).toEqual({
+      lat: 55.796127,
+      t: '4912661846655238145',
+    });
+    const short = '{"lat":55.79612700000001,"id":612444319}';
+    expect(parseJsonExact(short)).toEqual(JSON.parse(short));
+  });
+
   it('a body that is not JSON is a validation error naming the field', () => {
     const e = (() => {
       try {
