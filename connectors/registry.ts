@@ -2,6 +2,8 @@ import type { ConnectorContext, ConnectorFactory } from './contract.js';
 import { createEmailConnector } from './email/connector.js';
 import { createInstagramConnector } from './instagram/index.js';
 import { createTelephonyConnector } from './telephony/index.js';
+import { createViberConnector } from './viber/index.js';
+import { createVkConnector } from './vk/index.js';
 import { createWebformConnector } from './webform/index.js';
 import { createWhatsAppConnector } from './whatsapp/index.js';
 
@@ -12,6 +14,8 @@ export const CONNECTORS: Record<string, ConnectorFactory> = {
   email: (ctx: ConnectorContext) => createEmailConnector(ctx),
   whatsapp: createWhatsAppConnector,
   instagram: createInstagramConnector,
+  vk: createVkConnector,
+  viber: createViberConnector,
 };
 
 export const createConnectors = (ctx: ConnectorContext) => Object.values(CONNECTORS).map((make) => make(ctx));
