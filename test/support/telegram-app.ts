@@ -51,7 +51,7 @@ export interface TelegramHarness {
   connector: TelegramConnector;
   bus: RecordingPublisher;
   settings: MemoryChannelSettings;
-  cursors: MemoryCursors;
+  cursors: CursorStore;
   updates: { vendor: string; kind: string; outcome: UpdateOutcome }[];
   ctx: ConnectorContext;
 }
@@ -61,7 +61,7 @@ export function telegramHarness(
     accounts?: TelegramAccount[];
     apiUrl?: string;
     bus?: RecordingPublisher;
-    cursors?: MemoryCursors;
+    cursors?: CursorStore;
     settings?: MemoryChannelSettings;
     options?: TelegramConnectorOptions;
   } = {},
