@@ -50,7 +50,7 @@ export function createTelegramSender(deps: SenderDeps): MessengerSender<Telegram
         if (!media) throw new VendorSendError('rejected', 'attachment has neither a file id nor a URL');
         const caption = textAsCaption ? text : file.caption;
         sent.push(
-          await call(() =>
+          await call<Message>(() =>
             file.kind === 'image'
               ? tg.callApi('sendPhoto', { chat_id, photo: media, caption }, signal())
               : tg.callApi('sendDocument', { chat_id, document: media, caption }, signal()),
