@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MESSENGER_UNAUTHORIZED } from '../../../connectors/messenger-account.js';
+import { DENIED_MESSAGE } from '../../../connectors/messenger-account.js';
 import { AppError } from '../../../lib/errors.js';
 import {
   buildTelegramApp,
@@ -61,9 +61,9 @@ describe('Telegram webhook', () => {
       payload: fixtureText('text'),
     });
     expect(res.statusCode).toBe(401);
-    expect(res.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: MESSENGER_UNAUTHORIZED } });
+    expect(res.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: DENIED_MESSAGE } });
     expect(t.bus.events).toHaveLength(0);
-    expect(t.updates).toEqual([{ vendor: 'telegram', kind: 'unknown', outcome: 'unauthorized' }]);
+    expect(t.updates).toEqual([{ vendor: 'telegram', kind: 'request', outcome: 'unauthorized' }]);
   });
 
   it('unknown key, inactive account, another vendor’s key and an account without a secret answer exactly alike', async () => {
