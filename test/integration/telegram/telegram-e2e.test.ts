@@ -10,7 +10,7 @@ import { createLogger } from '../../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { kafkaPgEnv } from '../../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../../support/services.js';
-import { BOT_TOKEN, fixture, telegramAccount, WEBHOOK_SECRET } from '../../support/telegram-app.js';
+import { fixture, telegramAccount, WEBHOOK_SECRET } from '../../support/telegram-app.js';
 import { TelegramApiServer } from '../../support/vendors/telegram-api.js';
 
 /**
