@@ -81,6 +81,7 @@ export class TelegramPoller {
     const updates = await this.tg.callApi(
       'getUpdates',
       { offset, timeout: this.opts.pollTimeoutSec, limit: this.opts.batchSize },
+      // telegraf types the signal as node-fetch's AbortSignal shim; Node's own one is what node-fetch accepts.
       { signal: AbortSignal.any([signal, AbortSignal.timeout(waitMs)]) as never },
     );
     if (!updates.length) return undefined;

@@ -21,6 +21,7 @@ export function createTelegramSender(deps: SenderDeps): MessengerSender<Telegram
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const root = deps.urls.telegram.endsWith('/') ? deps.urls.telegram : `${deps.urls.telegram}/`;
   const client = (account: TelegramAccount) => new Telegram(account.botToken, { apiRoot: root });
+  // telegraf types the signal as node-fetch's AbortSignal shim; Node's own one is what node-fetch accepts.
   const signal = () => ({ signal: AbortSignal.timeout(timeoutMs) as never });
 
   async function call<T>(what: () => Promise<T>): Promise<T> {
