@@ -124,6 +124,15 @@ describe('Telegram long polling', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
   });
 
+  it('stop() ends a long poll in flight at once, not when Telegram answers', async () => {
+    const h = start({ options: { ...FAST, pollTimeoutSec: 30 } });
+    await h.connector.start();
+    await waitFor(() => expect(api.callsOf('getUpdates')).toHaveLength(1));
+    const t0 = Date.now();
+    await h.connector.stop();
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
   it('pollers start and stop as accounts change (mode, active), without a restart', async () => {
     const settingsAccount = telegramAccount({ key: 'poll', mode: 'webhook' });
     const h = start({ accounts: [settingsAccount] });
