@@ -143,11 +143,15 @@ describe('Telegram long polling', () => {
     api.pushUpdate(BOT_TOKEN, update('location'));
     await waitFor(() => expect(h.bus.events).toHaveLength(1));
     h.settings.accounts = [{ ...settingsAccount, mode: 'polling', active: false }];
-    await new Promise((r) => setTimeout(r, 300));
-    const calls = api.callsOf('getUpdates').length;
+    // A live poller calls getUpdates at least every pollTimeoutSec (1 s): stopped = no call for 1.5 s.
+    const quiet = async () => {
+      const calls = api.callsOf('getUpdates').length;
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(api.callsOf('getUpdates')).toHaveLength(calls);
+    };
+    await waitFor(quiet, 15_000);
     api.pushUpdate(BOT_TOKEN, update('sticker'));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(api.callsOf('getUpdates')).toHaveLength(calls);
+    await quiet();
     expect(h.bus.events).toHaveLength(1);
   });
 });
