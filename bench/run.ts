@@ -59,6 +59,7 @@ const CHANNEL_BENCHES = [
   ['email', 'email', 'runEmailBench', 'Email channel'],
   ['telephony', 'telephony', 'runTelephonyBench', 'Telephony channel'],
   ['whatsapp', 'whatsapp', 'runWhatsAppBench', 'WhatsApp channel'],
+  ['telegram', 'telegram', 'runTelegramBench', 'Telegram channel'],
 ] as const;
 const SECTIONS = [
   'raw',
@@ -72,8 +73,8 @@ const only = new Set(
   (
     flag('only') ??
     (quick
-      ? 'raw,kafka,embedded,telephony,email,whatsapp'
-      : 'raw,kafka,kafka1,split,embedded,telephony,email,whatsapp')
+      ? 'raw,kafka,embedded,telephony,email,whatsapp,telegram'
+      : 'raw,kafka,kafka1,split,embedded,telephony,email,whatsapp,telegram')
   )
     .split(',')
     .map((s) => s.trim()),

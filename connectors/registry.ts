@@ -1,6 +1,7 @@
 import type { ConnectorContext, ConnectorFactory } from './contract.js';
 import { createEmailConnector } from './email/connector.js';
 import { createInstagramConnector } from './instagram/index.js';
+import { createTelegramConnector } from './telegram/index.js';
 import { createTelephonyConnector } from './telephony/index.js';
 import { createViberConnector } from './viber/index.js';
 import { createVkConnector } from './vk/index.js';
@@ -16,6 +17,7 @@ export const CONNECTORS: Record<string, ConnectorFactory> = {
   instagram: createInstagramConnector,
   vk: createVkConnector,
   viber: createViberConnector,
+  telegram: (ctx: ConnectorContext) => createTelegramConnector(ctx),
 };
 
 export const createConnectors = (ctx: ConnectorContext) => Object.values(CONNECTORS).map((make) => make(ctx));

@@ -1,6 +1,7 @@
 import type { MessengerVendor } from '../../channels/messengers.js';
 import type { SenderFactory } from './contract.js';
 import { createInstagramSender } from './instagram.sender.js';
+import { createTelegramSender } from './telegram.sender.js';
 import { createViberSender } from './viber.sender.js';
 import { createVkSender } from './vk.sender.js';
 import { createWhatsAppSender } from './whatsapp.sender.js';
@@ -11,4 +12,5 @@ export const SENDER_FACTORIES: Partial<Record<MessengerVendor, SenderFactory>> =
   instagram: createInstagramSender,
   vk: createVkSender as SenderFactory,
   viber: createViberSender as SenderFactory,
+  telegram: createTelegramSender,
 };
