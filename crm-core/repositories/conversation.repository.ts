@@ -88,7 +88,7 @@ export async function lockChats(tx: Queryable, chats: ChatRef[]): Promise<void> 
     `SELECT pg_advisory_xact_lock(h) FROM (
        SELECT DISTINCT hashtextextended(k, 11) AS h FROM unnest($1::text[]) AS k ORDER BY 1
      ) AS s`,
-    [chats.map((c) => `chat\0${c.channel}\0${c.accountKey}\0${c.chatId}`)],
+    [chats.map((c) => `chat\u001f${c.channel}\u001f${c.accountKey}\u001f${c.chatId}`)],
   );
 }
 
@@ -125,6 +125,9 @@ export interface NewConversation extends ChatRef {
   openedAt: string;
   lastMessageAt: string;
   lastInboundAt: string | null;
+  /** A conversation opened and idle-closed within one batch is inserted closed. */
+  status: 'open' | 'closed';
+  closedAt: string | null;
 }
 
 /** Returns the new ids in input order. */
@@ -134,14 +137,16 @@ export async function insertConversations(tx: Queryable, rows: NewConversation[]
   const r = await tx.query<{ id: number; ord: number }>(
     `WITH input AS (
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
-                            $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+                            $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[],
+                            $11::timestamptz[])
          WITH ORDINALITY AS t(activity_id, channel, account_key, chat_id, owner_type, owner_id, opened_at,
-                              last_message_at, last_inbound_at, ord)
+                              last_message_at, last_inbound_at, status, closed_at, ord)
      ), ins AS (
        INSERT INTO conversations (activity_id, channel, account_key, chat_id, owner_type, owner_id, opened_at,
-                                  last_message_at, last_inbound_at)
+                                  last_message_at, last_inbound_at, status, closed_at, closed_by)
        SELECT activity_id, channel, account_key, chat_id, owner_type, owner_id, opened_at, last_message_at,
-              last_inbound_at FROM input ORDER BY ord
+              last_inbound_at, status, closed_at, CASE WHEN status = 'closed' THEN 'idle' END
+         FROM input ORDER BY ord
        RETURNING id, activity_id
      )
      SELECT ins.id, input.ord FROM ins JOIN input USING (activity_id) ORDER BY input.ord`,
@@ -155,6 +160,8 @@ export async function insertConversations(tx: Queryable, rows: NewConversation[]
       col('openedAt'),
       col('lastMessageAt'),
       col('lastInboundAt'),
+      col('status'),
+      col('closedAt'),
     ],
   );
   return r.rows.map((x) => x.id);
@@ -205,6 +212,8 @@ export interface ConversationActivityChange {
   ownerId: number | null;
   state: 'planned' | 'completed';
   deadline: string | null;
+  /** Set when the conversation moved to another client: that client's responsible (null keeps the current one). */
+  responsibleId: number | null;
   completedAt: string | null;
   /** The last message's text, so activity lists show where the chat stands. */
   body: string | null;
@@ -220,10 +229,11 @@ export async function updateConversationActivities(
   await tx.query(
     `UPDATE activities a SET owner_type = t.owner_type, owner_id = t.owner_id, state = t.state,
             deadline = t.deadline, completed_at = t.completed_at, body = COALESCE(t.body, a.body),
-            details = a.details || t.details, updated_at = now()
+            responsible_id = COALESCE(t.responsible_id, a.responsible_id), details = a.details || t.details,
+            updated_at = now()
        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                   $7::text[], $8::jsonb[])
-            AS t(id, owner_type, owner_id, state, deadline, completed_at, body, details)
+                   $7::text[], $8::jsonb[], $9::int[])
+            AS t(id, owner_type, owner_id, state, deadline, completed_at, body, details, responsible_id)
       WHERE a.id = t.id`,
     [
       col('activityId'),
@@ -234,8 +244,28 @@ export async function updateConversationActivities(
       col('completedAt'),
       col('body'),
       rows.map((r) => JSON.stringify(r.details)),
+      col('responsibleId'),
     ],
   );
+}
+
+export async function conversationsByIds(tx: Queryable, ids: number[]): Promise<ConversationRow[]> {
+  if (ids.length === 0) return [];
+  return (await tx.query<ConversationRow>('SELECT * FROM conversations WHERE id = ANY($1::bigint[])', [ids]))
+    .rows;
+}
+
+/** Activity state of conversations by activity id (the router continues from it). */
+export async function conversationActivityStates(tx: Queryable, activityIds: number[]) {
+  if (activityIds.length === 0) return [];
+  return (
+    await tx.query<{
+      id: number;
+      state: 'planned' | 'completed';
+      deadline: Date | null;
+      completed_at: Date | null;
+    }>('SELECT id, state, deadline, completed_at FROM activities WHERE id = ANY($1::bigint[])', [activityIds])
+  ).rows;
 }
 
 export interface NewMessage {
