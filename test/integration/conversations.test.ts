@@ -218,7 +218,7 @@ for (const backend of backends) {
       )) as [{ owner_id: number }];
       const chat = `tg-${randomUUID()}`;
       await route(messageEvent({ chat, id: `${chat}-1`, text: '/start', at: hoursAgo(1) }));
-      const [{ owner_id: chatLead }] = (await conversationsOf(chat)) as [{ owner_id: number }];
+      const chatLead = (await conversationsOf(chat))[0]!.owner_id!;
       expect(chatLead).not.toBe(callerLead);
       const open = await count(`leads WHERE status IN ('new', 'in_progress')`);
       // Telegram sends the number without "+": the router normalises it like any phone.
@@ -256,7 +256,7 @@ for (const backend of backends) {
       await route(formEvent({ phone, name: 'Caller' }));
       const chat = `tg-${randomUUID()}`;
       await route(messageEvent({ chat, id: `${chat}-1`, text: 'hi', at: hoursAgo(1) }));
-      const [{ owner_id: chatLead }] = (await conversationsOf(chat)) as [{ owner_id: number }];
+      const chatLead = (await conversationsOf(chat))[0]!.owner_id!;
       await t.db.query(
         `INSERT INTO activities (owner_type, owner_id, type, state, subject) VALUES ('lead', $1, 'meeting', 'completed', 'met')`,
         [chatLead],
