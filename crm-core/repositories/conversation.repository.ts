@@ -486,6 +486,32 @@ export async function closeConversation(db: Queryable, id: number, operatorId: n
   return r.rowCount > 0;
 }
 
+/** Reopens a closed conversation (an operator writes in it again); false when the chat has another open one. */
+export async function reopenConversation(tx: Queryable, id: number): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE conversations c SET status = 'open', closed_at = NULL, closed_by = NULL, closed_by_operator_id = NULL,
+            updated_at = now()
+      WHERE c.id = $1 AND c.status = 'closed' AND NOT EXISTS (
+        SELECT 1 FROM conversations o WHERE o.status = 'open' AND o.channel = c.channel
+           AND o.account_key = c.account_key AND o.chat_id = c.chat_id)`,
+    [id],
+  );
+  return r.rowCount > 0;
+}
+
+/** An operator answered: the conversation moves on and its activity's wait is over. */
+export async function answered(tx: Queryable, id: number, at: string): Promise<void> {
+  await tx.query(
+    `WITH c AS (
+       UPDATE conversations SET last_message_at = GREATEST(last_message_at, $2::timestamptz), updated_at = now()
+        WHERE id = $1 RETURNING activity_id
+     )
+     UPDATE activities a SET state = 'completed', completed_at = $2::timestamptz, updated_at = now()
+       FROM c WHERE a.id = c.activity_id AND a.state = 'planned'`,
+    [id, at],
+  );
+}
+
 const VIEW = `SELECT c.*, a.responsible_id,
                      (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS messages
                 FROM conversations c JOIN activities a ON a.id = c.activity_id`;

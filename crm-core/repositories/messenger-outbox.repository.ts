@@ -1,3 +1,4 @@
+import type { Attachment } from '../../event/inbound-contact.js';
 import type { Queryable } from '../db/database.js';
 import { applyPendingStatuses, applyStatuses, type StatusUpdate } from './conversation.repository.js';
 
@@ -12,14 +13,7 @@ export type MessengerOutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
 export interface ReplyPayload {
   text?: string;
-  attachments?: {
-    kind: string;
-    url?: string;
-    fileId?: string;
-    name?: string;
-    mimeType?: string;
-    caption?: string;
-  }[];
+  attachments?: Pick<Attachment, 'kind' | 'url' | 'fileId' | 'name' | 'mimeType' | 'caption'>[];
   template?: { name: string; language: string; parameters?: string[] };
 }
 
