@@ -71,6 +71,7 @@ const replyResult = s.obj(
   },
   ['messageId', 'conversationId', 'status'],
 );
+const { error: _error, nextAttemptAt: _next, ...failedResult } = replyResult.properties;
 const attachment = s.body(
   {
     kind: { type: 'string', enum: ['image', 'document', 'audio', 'voice', 'video', 'sticker', 'other'] },
@@ -228,7 +229,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
         response: {
           201: replyResult,
           202: replyResult,
-          422: s.obj({ ...s.errors(422)[422]!.properties, ...replyResult.properties }, ['error']),
+          422: s.obj({ ...s.errors(422)[422]!.properties, ...failedResult }, ['error']),
           ...s.errors(400, 401, 403, 404, 409),
         },
       },
