@@ -95,12 +95,13 @@ export class LocalMessenger {
 
 /** A real MessengerSender (HTTP, error classification) for LocalMessenger, registered for the given vendors. */
 export function localSenderRegistry(
-  messenger: LocalMessenger,
+  messenger: LocalMessenger | string,
   vendors: MessengerVendor[] = ['telegram', 'whatsapp'],
   opts: { idempotent?: boolean } = {},
 ): SenderRegistry {
+  const url = () => (typeof messenger === 'string' ? messenger : messenger.url);
   return Object.fromEntries(
-    vendors.map((vendor) => [vendor, () => localSender(vendor, () => messenger.url, opts.idempotent)]),
+    vendors.map((vendor) => [vendor, () => localSender(vendor, url, opts.idempotent)]),
   );
 }
 
