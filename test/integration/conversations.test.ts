@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../app/demo-seed.js';
 import { operatorCounters } from '../../crm-core/repositories/activity.repository.js';
+import { closeIdleConversations } from '../../crm-core/repositories/conversation.repository.js';
 import { createLogger } from '../../lib/logger.js';
 import { createRouter, type Router } from '../../router/router.js';
 import { createTestPg, createTestPglite, type TestDatabase } from '../support/db.js';
@@ -162,6 +163,22 @@ for (const backend of backends) {
         messageEvent({ chat: chat2, id: `${chat2}-2`, text: 'b', at: hoursAgo(2) }),
       );
       expect((await conversationsOf(chat2)).map((c) => c.status)).toEqual(['closed', 'open']);
+    });
+
+    it('the idle sweep closes a conversation without messages, completing its wait; the next message opens another', async () => {
+      const chat = `tg-${randomUUID()}`;
+      await route(messageEvent({ chat, id: `${chat}-1`, text: 'anyone?', at: hoursAgo(26) }));
+      const [open] = await conversationsOf(chat);
+      expect((await activity(open!.activity_id)).state).toBe('planned');
+      expect(await closeIdleConversations(t.db, 24, new Date())).toBeGreaterThanOrEqual(1);
+      const [closed] = await conversationsOf(chat);
+      expect(closed).toMatchObject({ status: 'closed', closed_by: 'idle' });
+      expect(+closed!.closed_at!).toBe(
+        +new Date(Date.parse(open!.last_inbound_at!.toISOString()) + 24 * 3_600_000),
+      );
+      expect((await activity(open!.activity_id)).state).toBe('completed');
+      await route(messageEvent({ chat, id: `${chat}-2`, text: 'hello?' }));
+      expect((await conversationsOf(chat)).map((c) => c.status)).toEqual(['closed', 'open']);
     });
 
     it('a chat the business opened from its app waits in the queue, then follows the client who answers', async () => {
