@@ -137,7 +137,8 @@ export async function routeBatch(
         channel: e.channel,
         sourceType: e.source.type,
         sourceKey: e.source.key,
-        sourceName: (e.meta?.lineSource as string | undefined) ?? e.source.name ?? null,
+        sourceName:
+          ((e.meta?.lineSource ?? e.meta?.accountSource) as string | undefined) ?? e.source.name ?? null,
         utm: e.utm,
         firstEventId: e.id,
       };

@@ -204,6 +204,23 @@ for (const backend of backends) {
       expect(await messagesOf(c!.id)).toHaveLength(2);
     });
 
+    it("a messenger account's own region and source (meta.accountRegionId / accountSource) go on the new lead", async () => {
+      const [region] = await q<{ id: number }>(`SELECT id FROM regions WHERE name = 'Saint Petersburg'`);
+      const chat = `tg-${randomUUID()}`;
+      await route(
+        messageEvent({
+          chat,
+          id: `${chat}-1`,
+          text: 'hi',
+          meta: { accountRegionId: region!.id, accountSource: 'spb bot' },
+        }),
+      );
+      const [c] = await conversationsOf(chat);
+      expect(await q('SELECT region_id, source_name FROM leads WHERE id = $1', [c!.owner_id])).toEqual([
+        { region_id: region!.id, source_name: 'spb bot' },
+      ]);
+    });
+
     it('a WhatsApp message from a number that filled a form lands on that lead', async () => {
       const phone = `7916${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
       await route(formEvent({ phone: `8${phone.slice(1)}`, name: 'Petr', region: 'Moscow' }));
