@@ -336,6 +336,7 @@ function activityChange(s: State): conv.ConversationActivityChange {
     deadline: iso(s.deadline),
     completedAt: iso(s.state === 'completed' ? (s.completedAt ?? s.lastMessageAt) : null),
     body: s.lastText,
+    moved: s.moved,
     responsibleId: s.moved ? s.responsibleId : null,
     details: { conversation: { status: s.status, lastMessageAt: iso(s.lastMessageAt) } },
   };

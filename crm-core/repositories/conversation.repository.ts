@@ -212,7 +212,8 @@ export interface ConversationActivityChange {
   ownerId: number | null;
   state: 'planned' | 'completed';
   deadline: string | null;
-  /** Set when the conversation moved to another client: that client's responsible (null keeps the current one). */
+  /** The conversation moved to another client: the activity takes responsibleId (null: assigned later in the batch). */
+  moved: boolean;
   responsibleId: number | null;
   completedAt: string | null;
   /** The last message's text, so activity lists show where the chat stands. */
@@ -229,11 +230,11 @@ export async function updateConversationActivities(
   await tx.query(
     `UPDATE activities a SET owner_type = t.owner_type, owner_id = t.owner_id, state = t.state,
             deadline = t.deadline, completed_at = t.completed_at, body = COALESCE(t.body, a.body),
-            responsible_id = COALESCE(t.responsible_id, a.responsible_id), details = a.details || t.details,
-            updated_at = now()
+            responsible_id = CASE WHEN t.moved THEN t.responsible_id ELSE a.responsible_id END,
+            details = a.details || t.details, updated_at = now()
        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                   $7::text[], $8::jsonb[], $9::int[])
-            AS t(id, owner_type, owner_id, state, deadline, completed_at, body, details, responsible_id)
+                   $7::text[], $8::jsonb[], $9::int[], $10::boolean[])
+            AS t(id, owner_type, owner_id, state, deadline, completed_at, body, details, responsible_id, moved)
       WHERE a.id = t.id`,
     [
       col('activityId'),
@@ -245,6 +246,7 @@ export async function updateConversationActivities(
       col('body'),
       rows.map((r) => JSON.stringify(r.details)),
       col('responsibleId'),
+      col('moved'),
     ],
   );
 }

@@ -201,6 +201,11 @@ for (const backend of backends) {
       const [c] = await conversationsOf(chat);
       expect(c).toMatchObject({ id: queued!.id, owner_type: 'lead' });
       expect(await activity(c!.activity_id)).toMatchObject({ owner_type: 'lead', owner_id: c!.owner_id });
+      // The conversation is the lead's operator's, whoever the queue had given it to.
+      const [lead] = await q<{ responsible_id: number }>('SELECT responsible_id FROM leads WHERE id = $1', [
+        c!.owner_id,
+      ]);
+      expect((await activity(c!.activity_id)).responsible_id).toBe(lead!.responsible_id);
       expect(await messagesOf(c!.id)).toHaveLength(2);
     });
 
