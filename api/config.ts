@@ -6,4 +6,6 @@ export interface ApiConfig {
   defaultCountry: string;
   /** Take the client IP from X-Forwarded-For (only behind a proxy the operator controls). */
   trustProxy: boolean;
+  /** Public base URL (PUBLIC_URL): the webhook URLs the admin API shows are built on it. */
+  publicUrl?: string;
 }

@@ -5,8 +5,10 @@ import type { Bus } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import type { Logger } from '../lib/logger.js';
+import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
+import { conversationsApi } from './conversations.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { repliesApi } from './replies.js';
@@ -24,6 +26,8 @@ export interface ServerDeps {
   api: boolean;
   /** Sends operators' email replies (API role). */
   outbox?: Outbox;
+  /** Sends operators' messenger replies and fetches clients' files (API role). */
+  messengerOutbox?: MessengerOutbox;
   onRegionsChanged?: () => void;
 }
 
@@ -89,6 +93,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await app.register(telephonyApi, { db: deps.db, config: deps.config });
     if (deps.outbox)
       await app.register(repliesApi, { db: deps.db, config: deps.config, outbox: deps.outbox });
+    if (deps.messengerOutbox)
+      await app.register(conversationsApi, {
+        db: deps.db,
+        config: deps.config,
+        outbox: deps.messengerOutbox,
+      });
   }
   return app;
 }

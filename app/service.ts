@@ -13,6 +13,7 @@ import { createPgDatabase } from '../crm-core/db/pg.js';
 import { createPgliteDatabase } from '../crm-core/db/pglite.js';
 import { channelSettings, cursorStore } from '../crm-core/repositories/channel-settings.repository.js';
 import type { Logger } from '../lib/logger.js';
+import { createMessengerOutbox } from '../outbound/messengers/outbox.js';
 import { createOutbox } from '../outbound/outbox-worker.js';
 import { clientDirectory } from '../router/client-directory.js';
 import { createRouter } from '../router/router.js';
@@ -47,6 +48,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   // Replies go out from API instances; several can share the outbox (rows are claimed with leases).
   const outbox = runs('api') ? createOutbox({ db, logger }) : undefined;
+  const messengerOutbox = runs('api')
+    ? createMessengerOutbox({
+        db,
+        logger,
+        urls: config.vendorApiUrls,
+        conversationIdleHours: config.conversationIdleHours,
+      })
+    : undefined;
 
   const bus: Bus = config.kafka
     ? createKafkaBus({
@@ -62,6 +71,8 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     logger,
     callbackDeadlineMin: config.callbackDeadlineMin,
     meaningfulCallSec: config.meaningfulCallSec,
+    conversationIdleHours: config.conversationIdleHours,
+    defaultCountry: config.defaultCountry,
     onRouted: (events, outcomes) => {
       const now = Date.now();
       const channel = new Map(events.map((e) => [e.id, e.channel]));
@@ -97,6 +108,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       adminToken: config.adminToken,
       defaultCountry: config.defaultCountry,
       trustProxy: config.trustProxy,
+      publicUrl: config.publicUrl,
     },
     logger,
     db,
@@ -105,11 +117,13 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     connectors,
     api: runs('api'),
     outbox,
+    messengerOutbox,
     onRegionsChanged: router.invalidateRegions,
   });
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
+  messengerOutbox?.start();
   logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
 
   let closing: Promise<void> | undefined;
@@ -126,6 +140,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
           await c.stop?.().catch((err) => logger.error({ err }, 'connector stop failed'));
         await app.close();
         await outbox?.stop();
+        await messengerOutbox?.stop();
         await subscription?.stop();
         await bus.close();
         await db.close();

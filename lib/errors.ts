@@ -22,6 +22,16 @@ export const ErrorCodes = {
   },
   NOT_FOUND: { status: 404, retriable: false, doc: 'No such resource.' },
   CONFLICT: { status: 409, retriable: false, doc: 'A unique value is already taken.' },
+  WINDOW_CLOSED: {
+    status: 409,
+    retriable: false,
+    doc: "WhatsApp's 24-hour customer-service window is closed: only an approved template may be sent.",
+  },
+  VENDOR_UNAVAILABLE: {
+    status: 502,
+    retriable: true,
+    doc: "A messenger vendor's API failed or refused a request made on the caller's behalf (a file download).",
+  },
   RATE_LIMITED: { status: 429, retriable: true, doc: 'Too many requests from this client; see Retry-After.' },
   BUS_UNAVAILABLE: {
     status: 503,

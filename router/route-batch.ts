@@ -14,6 +14,8 @@ import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
 import { callKey } from './call-merge.js';
 import { loadOwners } from './client-lookup.js';
+import { joinSharedContacts, withSharedPhone } from './contact-share.js';
+import { isMessengerMessage, type MessageItem, routeMessages } from './conversations.js';
 import { bounceOf, threadParents } from './email-thread.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
 import { type Decision, planBatch, type Target } from './plan.js';
@@ -21,6 +23,10 @@ import { type Decision, planBatch, type Target } from './plan.js';
 export interface RouteOptions {
   callbackDeadlineMin: number;
   meaningfulCallSec: number;
+  /** A conversation without messages for this long is closed; the next message opens a new one. */
+  conversationIdleHours: number;
+  /** Country of phones shared in chats without a country code. */
+  defaultCountry: string;
   regions: (tx: Queryable) => Promise<regionsRepo.RegionRow[]>;
 }
 
@@ -48,8 +54,13 @@ export async function routeBatch(
     tx,
     unique.map((e) => e.id),
   );
-  const events = unique.filter((e) => fresh.has(e.id));
-  if (events.length === 0) return [];
+  if (fresh.size === 0) return [];
+  // A contact a client shares in a chat adds their phone, and may join the chat to that phone's client.
+  const shared = await joinSharedContacts(
+    tx,
+    unique.filter((e) => fresh.has(e.id)).map((e) => withSharedPhone(e, opts.defaultCountry)),
+  );
+  const events = shared.events;
 
   // --- look-ups -------------------------------------------------------------------------------------
   // The calls' keys are locked first: another router holding events of the same call commits before this one
@@ -126,7 +137,8 @@ export async function routeBatch(
         channel: e.channel,
         sourceType: e.source.type,
         sourceKey: e.source.key,
-        sourceName: (e.meta?.lineSource as string | undefined) ?? e.source.name ?? null,
+        sourceName:
+          ((e.meta?.lineSource ?? e.meta?.accountSource) as string | undefined) ?? e.source.name ?? null,
         utm: e.utm,
         firstEventId: e.id,
       };
@@ -140,10 +152,29 @@ export async function routeBatch(
   // Activities of contacts that still need an operator are written unassigned and filled in below.
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
     needing.has(d) ? null : owner ? (owners.get(ownerKey(owner))?.responsible_id ?? null) : null;
-  const built = await buildActivities(tx, decisions, storedCalls, resolve, responsibleOf, opts);
-  await duplicates.insertDuplicateCandidates(
+  // Messenger messages go into conversations (one activity per conversation); everything else is one activity.
+  const chat = decisions.map((d) => isMessengerMessage(d.event));
+  const builtOthers = await buildActivities(
     tx,
-    decisions.flatMap((d) =>
+    decisions.filter((_, i) => !chat[i]),
+    storedCalls,
+    resolve,
+    responsibleOf,
+    opts,
+  );
+  const builtChats = await routeMessages(
+    tx,
+    decisions.flatMap((d, i) => {
+      if (!chat[i]) return [];
+      const owner = resolve(d.target);
+      return [{ event: d.event as MessageItem['event'], owner, responsibleId: responsibleOf(d, owner) }];
+    }),
+    { idleHours: opts.conversationIdleHours, replyDeadlineMin: opts.callbackDeadlineMin },
+  );
+  const built = decisions.map((_, i) => (chat[i] ? builtChats.shift() : builtOthers.shift()) ?? null);
+  await duplicates.insertDuplicateCandidates(tx, [
+    ...shared.duplicates,
+    ...decisions.flatMap((d) =>
       d.duplicates.map((x) => ({
         eventId: d.event.id,
         chosenType: resolve(d.target)!.type,
@@ -154,7 +185,7 @@ export async function routeBatch(
         identityValue: x.identity.value,
       })),
     ),
-  );
+  ]);
   // Bounces mark the failed addresses, so replies can warn and reports can count them, and the message they
   // report on failed (its outbox row and activity), so nobody takes it for delivered.
   const bounces = decisions.flatMap((d, i) => {

@@ -1,7 +1,9 @@
 import type { BatchHandler } from '../bus/bus.js';
 import type { Database, Queryable } from '../crm-core/db/database.js';
+import * as conversations from '../crm-core/repositories/conversation.repository.js';
 import { listRegions, type RegionRow } from '../crm-core/repositories/region.repository.js';
-import { type BusEvent, isInboundContact } from '../event/bus-event.js';
+import { type BusEvent, isDeliveryStatus, isInboundContact } from '../event/bus-event.js';
+import type { DeliveryStatus } from '../event/delivery-status.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { isRetriable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -13,6 +15,10 @@ export interface RouterDeps {
   logger: Logger;
   callbackDeadlineMin: number;
   meaningfulCallSec: number;
+  /** CONVERSATION_IDLE_HOURS (default 24). */
+  conversationIdleHours?: number;
+  /** DEFAULT_COUNTRY, for phones clients share in chats (default RU, as the configuration's default). */
+  defaultCountry?: string;
   /** Called after each committed batch (metrics, console notifications). */
   onRouted?: (events: InboundContact[], outcomes: RouteOutcome[]) => void;
 }
@@ -47,6 +53,8 @@ export function createRouter(deps: RouterDeps): Router {
   const opts = {
     callbackDeadlineMin: deps.callbackDeadlineMin,
     meaningfulCallSec: deps.meaningfulCallSec,
+    conversationIdleHours: deps.conversationIdleHours ?? 24,
+    defaultCountry: deps.defaultCountry ?? 'RU',
     regions: loadRegions,
   };
   const routeInTx = (events: InboundContact[]) =>
@@ -82,19 +90,47 @@ export function createRouter(deps: RouterDeps): Router {
   }
 
   /**
-   * Delivery statuses are not applied by this version: they are dead-lettered (visible, replayable), never
-   * dropped. Nothing publishes them yet; the messenger connectors and the status handler come together.
+   * Delivery statuses are applied to the outbound message they report on, only upwards (sent < failed <
+   * delivered < read), so any order and any repetition give the same end state; a status for a message not
+   * known yet (it overtook our own record of the send) is kept and applied when the message is. Same failure
+   * policy as contacts: retriable errors retry and then redeliver; anything else dead-letters the batch's statuses.
    */
+  async function applyStatuses(statuses: DeliveryStatus[]) {
+    try {
+      await retry(
+        () =>
+          deps.db.transaction((tx) =>
+            conversations.applyStatuses(
+              tx,
+              statuses.map((s) => ({
+                channel: s.channel,
+                accountKey: s.accountKey,
+                vendorMessageId: s.vendorMessageId,
+                status: s.status,
+                error: s.error
+                  ? { message: s.error.message, ...(s.error.code ? { code: s.error.code } : {}) }
+                  : null,
+                occurredAt: s.occurredAt,
+              })),
+            ),
+          ),
+        { retries: 6, initialDelayMs: 20, maxDelayMs: 1_000 },
+      );
+      return [];
+    } catch (error) {
+      const cause = (error as Error).cause ?? error;
+      if (isRetriable(cause) || isRetriable(error)) throw error;
+      log.error({ err: error, size: statuses.length }, 'delivery statuses failed permanently; dead-lettered');
+      return statuses.map((event) => ({ event, error }));
+    }
+  }
+
   async function handleBusEvents(events: BusEvent[]) {
     const contacts = events.filter(isInboundContact);
-    const statuses = events.filter((e) => !isInboundContact(e));
+    const statuses = events.filter(isDeliveryStatus);
     const { failed } = contacts.length ? await handle(contacts) : { failed: [] };
-    return {
-      failed: [
-        ...failed,
-        ...statuses.map((event) => ({ event, error: new Error('delivery statuses are not routed yet') })),
-      ],
-    };
+    const failedStatuses = statuses.length ? await applyStatuses(statuses) : [];
+    return { failed: [...failed, ...failedStatuses] };
   }
 
   return { handle: handleBusEvents, invalidateRegions: () => (regions = undefined) };

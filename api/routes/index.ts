@@ -4,6 +4,7 @@ import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
+import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
 import { clientRoutes } from './clients.js';
@@ -57,4 +58,5 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminRegionRoutes(app, ctx);
   adminChannelRoutes(app, ctx);
   adminMailboxRoutes(app, ctx);
+  adminMessengerRoutes(app, ctx);
 };

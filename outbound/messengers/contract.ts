@@ -74,6 +74,12 @@ export class VendorSendError extends Error {
 
 export interface MessengerSender<A extends MessengerAccountSettings = MessengerAccountSettings> {
   readonly vendor: A['vendor'];
+  /**
+   * True when the vendor deduplicates sends by OutgoingMessage.idempotencyKey (VK random_id): an attempt cut
+   * short after the request left (the process died) is then simply repeated. Otherwise such an attempt is not
+   * repeated (it may have been delivered) and the message is marked failed with code `interrupted`.
+   */
+  readonly idempotent?: boolean;
   send(account: A, message: OutgoingMessage): Promise<SendResult>;
   fetchFile(account: A, attachment: Attachment): Promise<FetchedFile>;
 }

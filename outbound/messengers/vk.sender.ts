@@ -113,6 +113,8 @@ export function createVkSender(deps: SenderDeps): MessengerSender<VkAccount> {
 
   return {
     vendor: 'vk',
+    // random_id: VK answers a repeated send with the first message, so an interrupted attempt may be repeated.
+    idempotent: true,
     send,
     fetchFile: (_account, attachment) => downloadFile(attachment.url, attachment.name, 'VK', deps.timeoutMs),
   };

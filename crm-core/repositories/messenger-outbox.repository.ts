@@ -1,0 +1,255 @@
+import type { Attachment } from '../../event/inbound-contact.js';
+import type { Queryable } from '../db/database.js';
+import { applyPendingStatuses, applyStatuses, type StatusUpdate } from './conversation.repository.js';
+
+/**
+ * The messenger replies' outbox (table messenger_outbox, migration 011). A row moves pending -> sending (claimed,
+ * with a lease) -> sent | pending (retry later) | failed, and each outcome is written onto its message row in the
+ * same statement. `attempts` is the fencing token: only the current claim's marks apply. `dispatched_attempt`
+ * records that an attempt handed the request to the vendor: an abandoned claim with it set may have been
+ * delivered (see outbound/messengers/outbox.ts for what is done then).
+ */
+export type MessengerOutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+export interface ReplyPayload {
+  text?: string;
+  attachments?: Pick<Attachment, 'kind' | 'url' | 'fileId' | 'name' | 'mimeType' | 'caption'>[];
+  template?: { name: string; language: string; parameters?: string[] };
+}
+
+export interface MessengerOutboxRow {
+  id: number;
+  message_id: number;
+  conversation_id: number;
+  account_key: string;
+  chat_id: string;
+  operator_id: number | null;
+  idempotency_key: string;
+  payload: ReplyPayload;
+  status: MessengerOutboxStatus;
+  attempts: number;
+  dispatched_attempt: number | null;
+  lease_until: Date | null;
+  next_attempt_at: Date;
+  last_error: string | null;
+  vendor_response: unknown;
+  sent_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A claimed row; `was` is its status before the claim ('sending' = an abandoned attempt, its lease expired). */
+export interface ClaimedReply extends MessengerOutboxRow {
+  was: 'pending' | 'sending';
+  channel: string;
+}
+
+const MS = `* interval '1 millisecond'`;
+
+/** Serialises requests with one operator's Idempotency-Key, so the second finds the first's row. */
+export async function lockReplyKey(tx: Queryable, operatorId: number, key: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(727011, hashtext($1))', [`${operatorId}:${key}`]);
+}
+
+export async function findReplyByKey(
+  db: Queryable,
+  operatorId: number,
+  key: string,
+): Promise<MessengerOutboxRow | undefined> {
+  return (
+    await db.query<MessengerOutboxRow>(
+      'SELECT * FROM messenger_outbox WHERE operator_id = $1 AND idempotency_key = $2',
+      [operatorId, key],
+    )
+  ).rows[0];
+}
+
+export async function getReply(db: Queryable, id: number): Promise<MessengerOutboxRow | undefined> {
+  return (await db.query<MessengerOutboxRow>('SELECT * FROM messenger_outbox WHERE id = $1', [id])).rows[0];
+}
+
+/**
+ * Records a reply: its outbound message (status pending) and its outbox row, already claimed by the request
+ * that writes it (status sending, attempt 1, lease running), which sends it at once; the worker takes it over
+ * only if that request's process dies (lease expiry) or the attempt fails.
+ */
+export async function insertClaimedReply(
+  tx: Queryable,
+  r: {
+    conversationId: number;
+    channel: string;
+    accountKey: string;
+    chatId: string;
+    operatorId: number;
+    idempotencyKey: string;
+    payload: ReplyPayload;
+    at: string;
+  },
+  leaseMs: number,
+): Promise<ClaimedReply> {
+  const m = await tx.query<{ id: number }>(
+    `INSERT INTO messages (conversation_id, channel, account_key, direction, text, attachments, extras, status,
+                           status_at, operator_id, occurred_at)
+     VALUES ($1, $2, $3, 'outbound', $4, $5, $6, 'pending', $8, $7, $8) RETURNING id`,
+    [
+      r.conversationId,
+      r.channel,
+      r.accountKey,
+      r.payload.text ?? null,
+      JSON.stringify(r.payload.attachments ?? []),
+      JSON.stringify(r.payload.template ? { template: r.payload.template } : {}),
+      r.operatorId,
+      r.at,
+    ],
+  );
+  const o = await tx.query<MessengerOutboxRow>(
+    `INSERT INTO messenger_outbox (message_id, conversation_id, account_key, chat_id, operator_id, idempotency_key,
+                                   payload, status, attempts, lease_until)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', 1, now() + $8 ${MS}) RETURNING *`,
+    [
+      m.rows[0]!.id,
+      r.conversationId,
+      r.accountKey,
+      r.chatId,
+      r.operatorId,
+      r.idempotencyKey,
+      JSON.stringify(r.payload),
+      leaseMs,
+    ],
+  );
+  return { ...o.rows[0]!, was: 'pending', channel: r.channel };
+}
+
+/**
+ * Claims up to `limit` rows: pending ones that are due, and 'sending' ones whose lease expired (their sender
+ * died mid-attempt). SKIP LOCKED lets several workers share the outbox.
+ */
+export async function claimDueReplies(
+  db: Queryable,
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedReply[]> {
+  const r = await db.query<ClaimedReply>(
+    `WITH due AS (
+       SELECT id, status AS was FROM messenger_outbox
+        WHERE (status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND lease_until < now())
+        ORDER BY next_attempt_at, id
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE messenger_outbox o
+        SET status = 'sending', attempts = o.attempts + 1, lease_until = now() + $2 ${MS}, updated_at = now()
+       FROM due, conversations c
+      WHERE o.id = due.id AND c.id = o.conversation_id
+     RETURNING o.*, due.was, c.channel`,
+    [limit, leaseMs],
+  );
+  return r.rows;
+}
+
+/** The current claim is about to hand the request to the vendor. False when the claim was lost meanwhile. */
+export async function markReplyDispatched(db: Queryable, id: number, attempt: number): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE messenger_outbox SET dispatched_attempt = $2, updated_at = now()
+      WHERE id = $1 AND status = 'sending' AND attempts = $2`,
+    [id, attempt],
+  );
+  return r.rowCount > 0;
+}
+
+export async function renewReplyLease(db: Queryable, id: number, attempt: number, leaseMs: number) {
+  const r = await db.query(
+    `UPDATE messenger_outbox SET lease_until = now() + $3 ${MS}
+      WHERE id = $1 AND status = 'sending' AND attempts = $2`,
+    [id, attempt, leaseMs],
+  );
+  return r.rowCount > 0;
+}
+
+/**
+ * The vendor took the message: the row is sent, the message gets its vendor id and status sent (or the higher
+ * status a delivery report that overtook this answer left waiting). Applies whatever the current claim: the
+ * vendor's acceptance is a fact. False when the row was already sent. Run it in a transaction: an echo of this
+ * very message (VK message_reply, an Instagram echo) routed before the answer came back is the same message and
+ * is folded into ours first.
+ */
+export async function markReplySent(
+  tx: Queryable,
+  id: number,
+  vendorMessageId: string,
+  response: unknown,
+): Promise<boolean> {
+  const o = (
+    await tx.query<{ message_id: number; channel: string; account_key: string }>(
+      `UPDATE messenger_outbox o SET status = 'sent', sent_at = now(), lease_until = NULL, last_error = NULL,
+              vendor_response = $2, updated_at = now()
+         FROM messages m
+        WHERE o.id = $1 AND o.status <> 'sent' AND m.id = o.message_id
+       RETURNING o.message_id, m.channel, m.account_key`,
+      [id, JSON.stringify(response ?? null)],
+    )
+  ).rows[0];
+  if (!o) return false;
+  const ref = { channel: o.channel, accountKey: o.account_key, vendorMessageId };
+  const echo = await tx.query<{ status: string | null }>(
+    `DELETE FROM messages WHERE channel = $1 AND account_key = $2 AND vendor_message_id = $3 AND id <> $4
+       AND direction = 'outbound' RETURNING status`,
+    [ref.channel, ref.accountKey, vendorMessageId, o.message_id],
+  );
+  await tx.query(
+    `UPDATE messages SET vendor_message_id = $2, status = 'sent', status_at = now(), error = NULL WHERE id = $1`,
+    [o.message_id, vendorMessageId],
+  );
+  const echoed = echo.rows[0]?.status;
+  if (echoed && echoed !== 'sent' && echoed !== 'pending') {
+    await applyStatuses(tx, [
+      { ...ref, status: echoed as StatusUpdate['status'], error: null, occurredAt: new Date().toISOString() },
+    ]);
+  }
+  await applyPendingStatuses(tx, [ref]);
+  return true;
+}
+
+/** A retriable failure: back to pending, due after delayMs. Only for the current claim. */
+export async function markReplyRetry(
+  db: Queryable,
+  id: number,
+  attempt: number,
+  error: string,
+  delayMs: number,
+): Promise<Date | undefined> {
+  const r = await db.query<{ next_attempt_at: Date }>(
+    `UPDATE messenger_outbox SET status = 'pending', lease_until = NULL, last_error = $3,
+            next_attempt_at = now() + $4 ${MS}, updated_at = now()
+      WHERE id = $1 AND status = 'sending' AND attempts = $2
+     RETURNING next_attempt_at`,
+    [id, attempt, error.slice(0, 2000), delayMs],
+  );
+  return r.rows[0]?.next_attempt_at;
+}
+
+/** Given up: the row and its message are failed, with the vendor's error. Only for the current claim. */
+export async function markReplyFailed(
+  db: Queryable,
+  id: number,
+  attempt: number,
+  error: { code: string; message: string },
+  response?: unknown,
+): Promise<boolean> {
+  const r = await db.query(
+    `WITH o AS (
+       UPDATE messenger_outbox SET status = 'failed', lease_until = NULL, last_error = $3,
+              vendor_response = COALESCE($5::jsonb, vendor_response), updated_at = now()
+        WHERE id = $1 AND status = 'sending' AND attempts = $2 RETURNING message_id
+     )
+     UPDATE messages m SET status = 'failed', status_at = now(), error = $4 FROM o WHERE m.id = o.message_id`,
+    [
+      id,
+      attempt,
+      `${error.code}: ${error.message}`.slice(0, 2000),
+      JSON.stringify(error),
+      response === undefined ? null : JSON.stringify(response),
+    ],
+  );
+  return r.rowCount > 0;
+}
