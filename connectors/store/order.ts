@@ -115,6 +115,7 @@ export function orderEvent(
         ...(store.regionId !== undefined && { storeRegionId: store.regionId }),
       },
     },
-    opts,
+    // A national number in the buyer's address is of that country ("(555) 555-5555" in a US order).
+    { ...opts, defaultCountry: draft.country ?? opts.defaultCountry },
   );
 }
