@@ -224,9 +224,7 @@ export function regionHints(e: InboundContact): RegionHints {
   const explicit = (e.meta?.formRegionId ??
     e.meta?.lineRegionId ??
     e.meta?.accountRegionId ??
-    e.meta?.storeRegionId) as
-    | number
-    | undefined;
+    e.meta?.storeRegionId) as number | undefined;
   return {
     explicitRegionId: typeof explicit === 'number' ? explicit : undefined,
     callerPhone: phone,
