@@ -22,6 +22,26 @@ export interface ChannelSettings {
   getMessengerAccount(key: string): Promise<MessengerAccountSettings | undefined>;
   /** Every account, active or not (pollers start and stop as accounts change). */
   listMessengerAccounts(): Promise<MessengerAccountSettings[]>;
+  /** An online store posting orders; cached for a few seconds like forms and lines. */
+  getStore(key: string): Promise<StoreSettings | undefined>;
+}
+
+export const STORE_PLATFORMS = ['generic', 'woocommerce'] as const;
+export type StorePlatform = (typeof STORE_PLATFORMS)[number];
+
+/** An online store that posts its orders to POST /v1/orders/:key (connectors/store). */
+export interface StoreSettings {
+  key: string;
+  name: string;
+  /** Bearer / X-Store-Secret for our own order shape; the HMAC key of WooCommerce's webhook signature. */
+  secret: string;
+  /** generic: our documented order JSON only; woocommerce: WooCommerce's order webhooks as well. */
+  platform: StorePlatform;
+  /** Lead source label for buyers this store brings in. */
+  source?: string;
+  /** Region whose operators get new buyers and their deals. */
+  regionId?: number;
+  active: boolean;
 }
 
 export interface FormSettings {

@@ -1,6 +1,7 @@
 import type { ConnectorContext, ConnectorFactory } from './contract.js';
 import { createEmailConnector } from './email/connector.js';
 import { createInstagramConnector } from './instagram/index.js';
+import { createStoreConnector } from './store/index.js';
 import { createTelegramConnector } from './telegram/index.js';
 import { createTelephonyConnector } from './telephony/index.js';
 import { createViberConnector } from './viber/index.js';
@@ -18,6 +19,7 @@ export const CONNECTORS: Record<string, ConnectorFactory> = {
   vk: createVkConnector,
   viber: createViberConnector,
   telegram: (ctx: ConnectorContext) => createTelegramConnector(ctx),
+  store: createStoreConnector,
 };
 
 export const createConnectors = (ctx: ConnectorContext) => Object.values(CONNECTORS).map((make) => make(ctx));

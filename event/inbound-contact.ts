@@ -9,7 +9,8 @@ import { stableUuid } from './stable-id.js';
  * (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
  * allowed (an optional field, a new enum value): readers are upgraded before writers, so routers are deployed
  * before the connectors that produce the new values. Added since the first release: the channels vk, viber and
- * instagram, and content.message (messenger and live-chat messages).
+ * instagram, and content.message (messenger and live-chat messages); the channel `store`, the source type
+ * `store` and content.order (online-store orders, kind 'form': the buyer filled the shop's checkout form).
  */
 export const CHANNELS = [
   'phone',
@@ -21,10 +22,11 @@ export const CHANNELS = [
   'instagram',
   'webform',
   'webchat',
+  'store',
 ] as const;
 /** Channels whose contacts are chat messages grouped into conversations (content.message is set). */
 export const MESSENGER_CHANNELS = ['telegram', 'whatsapp', 'vk', 'viber', 'instagram', 'webchat'] as const;
-export const SOURCE_TYPES = ['line', 'form', 'mailbox', 'bot', 'chat'] as const;
+export const SOURCE_TYPES = ['line', 'form', 'mailbox', 'bot', 'chat', 'store'] as const;
 export const CALL_STATUSES = ['answered', 'missed', 'busy', 'failed', 'voicemail', 'ringing'] as const;
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -99,6 +101,37 @@ export const MessageSchema = z.object({
     .optional(),
 });
 
+/** Decimal money as a string ("1499.90"): amounts are never floats on the bus. */
+const money = z.string().regex(/^-?\d{1,12}(\.\d{1,4})?$/, 'must be a decimal amount like 1499.90');
+
+/**
+ * An online-store order (channel 'store'). One order number is one deal; every revision of the order is one
+ * event (externalId = number + revision), and `modifiedAt` orders the revisions: the router never lets an older
+ * revision overwrite a newer one.
+ */
+export const OrderSchema = z.object({
+  number: z.string().min(1).max(100),
+  /** When the store last changed the order; revisions are compared by it. */
+  modifiedAt: isoDate,
+  status: z.string().min(1).max(100),
+  total: money,
+  /** ISO 4217. */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD'),
+  items: z
+    .array(
+      z.object({
+        sku: shortText.optional(),
+        name: shortText,
+        qty: z.number().positive().max(1_000_000),
+        price: money,
+      }),
+    )
+    .max(500),
+  deliveryAddress: z.string().max(2_000).optional(),
+  /** Platform the order came in through: our own shape ('generic') or 'woocommerce'. */
+  platform: z.enum(['generic', 'woocommerce']),
+});
+
 export const InboundContactSchema = z.object({
   schema: z.literal('inbound-contact'),
   version: z.literal(1),
@@ -125,6 +158,7 @@ export const InboundContactSchema = z.object({
     text: z.string().max(1_000_000).optional(),
     call: CallSchema.optional(),
     message: MessageSchema.optional(),
+    order: OrderSchema.optional(),
   }),
   regionHints: z.object({
     callerNumber: shortText.optional(),
@@ -164,6 +198,7 @@ export type Channel = (typeof CHANNELS)[number];
 export type CallInfo = z.infer<typeof CallSchema>;
 export type MessageInfo = z.infer<typeof MessageSchema>;
 export type Attachment = z.infer<typeof AttachmentSchema>;
+export type OrderInfo = z.infer<typeof OrderSchema>;
 
 /** Deterministic id from channel, source key and external id (a vendor's retry yields the same id). */
 export const contactId = (channel: string, sourceKey: string, externalId: string): string =>

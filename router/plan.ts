@@ -220,10 +220,11 @@ function responsibleActive(ref: OwnerRef, owners: Map<string, OwnerInfo>): boole
 
 export function regionHints(e: InboundContact): RegionHints {
   const phone = e.sender.identities.find((i) => i.kind === 'phone' && i.valid)?.value;
-  // The form's, line's or messenger account's own region (connectors copy it into meta) wins over the rules.
-  const explicit = (e.meta?.formRegionId ?? e.meta?.lineRegionId ?? e.meta?.accountRegionId) as
-    | number
-    | undefined;
+  // The form's, line's, messenger account's or store's own region (connectors copy it into meta) wins over the rules.
+  const explicit = (e.meta?.formRegionId ??
+    e.meta?.lineRegionId ??
+    e.meta?.accountRegionId ??
+    e.meta?.storeRegionId) as number | undefined;
   return {
     explicitRegionId: typeof explicit === 'number' ? explicit : undefined,
     callerPhone: phone,

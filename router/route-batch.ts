@@ -17,6 +17,7 @@ import { loadOwners } from './client-lookup.js';
 import { joinSharedContacts, withSharedPhone } from './contact-share.js';
 import { isMessengerMessage, type MessageItem, routeMessages } from './conversations.js';
 import { bounceOf, threadParents } from './email-thread.js';
+import { writeOrderDeals } from './order-deals.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
 import { type Decision, planBatch, type Target } from './plan.js';
 
@@ -213,10 +214,10 @@ export async function routeBatch(
 
   // --- assignment, last ------------------------------------------------------------------------------
   const index = new Map(decisions.map((d, i) => [d, i]));
-  await assignOperators(tx, [...needing], regions, {
-    resolve,
-    activityOf: (d) => built[index.get(d)!] ?? null,
-  });
+  const activityOf = (d: Decision) => built[index.get(d)!] ?? null;
+  await assignOperators(tx, [...needing], regions, { resolve, activityOf });
+  // Store orders: the deal takes the buyer's operator, so it is written once the buyer has one.
+  await writeOrderDeals(tx, decisions, resolve, activityOf);
   return outcomes;
 }
 

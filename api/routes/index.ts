@@ -7,6 +7,7 @@ import { adminMailboxRoutes } from './admin-mailboxes.js';
 import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
+import { adminStoreRoutes } from './admin-stores.js';
 import { clientRoutes } from './clients.js';
 import type { RouteContext } from './context.js';
 import { toApiError } from './errors.js';
@@ -59,4 +60,5 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminChannelRoutes(app, ctx);
   adminMailboxRoutes(app, ctx);
   adminMessengerRoutes(app, ctx);
+  adminStoreRoutes(app, ctx);
 };

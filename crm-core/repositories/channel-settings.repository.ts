@@ -8,6 +8,7 @@ import type {
 import { ttlCache } from '../../lib/ttl-cache.js';
 import type { Queryable } from '../db/database.js';
 import { getMessengerAccount, listMessengerAccounts } from './messenger-account.repository.js';
+import { getStore } from './store.repository.js';
 
 /* Channel settings: written by the admin API, read by connectors through the ChannelSettings interface. */
 
@@ -188,17 +189,19 @@ export async function deleteMailbox(db: Queryable, id: number): Promise<boolean>
 /** Webhooks read their form or line on every request; a few seconds of caching saves that round trip. */
 export const SETTINGS_CACHE_MS = 5_000;
 
-/** The read-only view connectors get (forms, lines and messenger accounts cached for SETTINGS_CACHE_MS). */
+/** The read-only view connectors get (forms, lines, messenger accounts and stores cached for SETTINGS_CACHE_MS). */
 export function channelSettings(db: Queryable, cacheMs = SETTINGS_CACHE_MS): ChannelSettings {
   const form = ttlCache((key) => getForm(db, key), cacheMs);
   const line = ttlCache((key) => getLine(db, key), cacheMs);
   const account = ttlCache((key) => getMessengerAccount(db, key), cacheMs);
+  const store = ttlCache((key) => getStore(db, key), cacheMs);
   return {
     getForm: form,
     getTelephonyLine: line,
     listMailboxes: async () => (await listMailboxes(db)).filter((m) => m.active),
     getMessengerAccount: account,
     listMessengerAccounts: () => listMessengerAccounts(db),
+    getStore: store,
   };
 }
 

@@ -5,6 +5,7 @@ import type {
   CursorStore,
   FormSettings,
   MailboxSettings,
+  StoreSettings,
   TelephonyLineSettings,
 } from '../../channels/settings.js';
 import { type BusEvent, isInboundContact } from '../../event/bus-event.js';
@@ -37,7 +38,10 @@ export class MemoryChannelSettings implements ChannelSettings {
   lines: TelephonyLineSettings[] = [];
   mailboxes: MailboxSettings[] = [];
   accounts: MessengerAccountSettings[] = [];
-  constructor(init: Partial<Pick<MemoryChannelSettings, 'forms' | 'lines' | 'mailboxes' | 'accounts'>> = {}) {
+  stores: StoreSettings[] = [];
+  constructor(
+    init: Partial<Pick<MemoryChannelSettings, 'forms' | 'lines' | 'mailboxes' | 'accounts' | 'stores'>> = {},
+  ) {
     Object.assign(this, init);
   }
   async getForm(key: string) {
@@ -54,6 +58,9 @@ export class MemoryChannelSettings implements ChannelSettings {
   }
   async listMessengerAccounts() {
     return structuredClone(this.accounts);
+  }
+  async getStore(key: string) {
+    return structuredClone(this.stores.find((s) => s.key === key));
   }
 }
 
