@@ -37,5 +37,7 @@ describe('API OpenAPI document', () => {
       }
     }
     await app.close();
-  });
+    // PGlite migrations plus every route's schema compile: ~10 s on a quiet machine, several times that when
+    // the two cores are shared with brokers and other suites.
+  }, 180_000);
 });
