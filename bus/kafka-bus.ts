@@ -3,7 +3,7 @@ import { type BusEvent, busEventKey, parseBusEvent } from '../event/bus-event.js
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type Bus, type Subscription, TOPIC_DEAD_LETTER, TOPIC_INBOUND } from './bus.js';
-import { startConsumer } from './kafka-consumer.js';
+import { type ConsumerHealth, type KafkaSubscription, startConsumer } from './kafka-consumer.js';
 import { KAFKA_LOG_LEVELS, type KafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { busUnavailable, ProducerQueue, withTimeout } from './kafka-producer.js';
 import { defaultMinInsyncReplicas, durabilityProblems, ensureTopics } from './kafka-topics.js';
@@ -35,6 +35,8 @@ export interface KafkaBus extends Bus {
   readonly kind: 'kafka';
   readonly topics: { inbound: string; deadLetter: string };
   readonly groupId: string;
+  /** The consumers' state for /metrics (summed over this process' subscriptions); undefined without any. */
+  consumerHealth(): ConsumerHealth | undefined;
 }
 
 const READY_CACHE_MS = 1_000;
@@ -63,6 +65,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
   const producer = new ProducerQueue({ kafka, logger: log, lingerMs: opts.lingerMs, timeoutMs });
   const admin: Admin = kafka.admin();
   const subscriptions = new Set<Subscription>();
+  const consumers = new Set<KafkaSubscription>();
   let adminConnected: Promise<void> | undefined;
   let started: Promise<void> | undefined;
   let readyCache: { at: number; value: Promise<boolean> } | undefined;
@@ -149,14 +152,31 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
         sendDeadLetters: (messages) => producer.send(topics.deadLetter, messages),
         handler,
       });
+      consumers.add(sub);
       const tracked: Subscription = {
         stop: async () => {
           subscriptions.delete(tracked);
+          consumers.delete(sub);
           await sub.stop();
         },
       };
       subscriptions.add(tracked);
       return tracked;
+    },
+
+    consumerHealth() {
+      if (!consumers.size) return undefined;
+      const all = [...consumers].map((c) => c.health());
+      const rebuilds: ConsumerHealth['rebuilds'] = {};
+      for (const h of all)
+        for (const [reason, n] of Object.entries(h.rebuilds) as [keyof typeof rebuilds, number][])
+          rebuilds[reason] = (rebuilds[reason] ?? 0) + n;
+      const commits = all.map((h) => h.lastCommitAt).filter((t): t is number => t !== undefined);
+      return {
+        rebuilds,
+        lastCommitAt: commits.length ? Math.max(...commits) : undefined,
+        stalledSeconds: Math.max(...all.map((h) => h.stalledSeconds)),
+      };
     },
 
     ready() {

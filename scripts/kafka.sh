@@ -22,6 +22,7 @@
 #   scripts/kafka.sh cluster kill N       SIGKILL node N (1-3), for fault tests; `cluster start` brings it back
 #   scripts/kafka.sh cluster reset        stop, then delete the cluster's data (the next start is a fresh cluster)
 #   scripts/kafka.sh cluster brokers      print the bootstrap list (127.0.0.1:39092,127.0.0.1:39093,...)
+#   scripts/kafka.sh cluster controller   print the node id (1-3) of the active KRaft controller
 #
 # Cluster env: KAFKA_CLUSTER_PORT (39092: brokers on 39092-39094, controllers on 39192-39194; away from the
 #      shared broker and from outage-check's 29092), KAFKA_CLUSTER_DIR (<repo>/.kafka-cluster),
@@ -319,6 +320,21 @@ cluster_status() {
   node "$ROOT/scripts/kafka/ready.mjs" "$(cluster_brokers)"
 }
 
+# The active KRaft controller: clients cannot ask for it (Metadata names a random broker in KRaft mode), so read
+# the Raft leader transitions from the running nodes' logs; the highest epoch is the current leader.
+cluster_controller() {
+  local i e best="" best_epoch=-1
+  for i in $(seq 1 $CLUSTER_NODES); do
+    use_node "$i"
+    pid_alive || continue
+    e="$(grep -oE "RaftManager id=$i\] Completed transition to Leader\(localReplicaKey=ReplicaKey\(id=$i, [^)]*\), epoch=[0-9]+" "$LOG" |
+      tail -1 | grep -oE '[0-9]+$' || true)"
+    if [[ -n "$e" ]] && ((e > best_epoch)); then best=$i; best_epoch=$e; fi
+  done
+  [[ -n "$best" ]] || { log "no running node has been the controller"; exit 1; }
+  echo "$best"
+}
+
 cluster_cmd() {
   case "${1:-}" in
     start) cluster_lock; cluster_start ;;
@@ -327,7 +343,8 @@ cluster_cmd() {
     kill) cluster_lock; cluster_kill "${2:-}" ;;
     reset) cluster_lock; cluster_stop; rm -rf "${CLUSTER_DIR:?}"/node* "$CLUSTER_DIR/cluster.id"; log "cluster data removed" ;;
     brokers) cluster_brokers ;;
-    *) echo "usage: $0 cluster start|stop|status|kill N|reset|brokers" >&2; exit 2 ;;
+    controller) cluster_controller ;;
+    *) echo "usage: $0 cluster start|stop|status|kill N|reset|brokers|controller" >&2; exit 2 ;;
   esac
 }
 
