@@ -17,7 +17,7 @@
 #
 #   scripts/kafka.sh cluster start        format (once) and start the nodes that are not running, wait until
 #                                         every node answers metadata naming all three brokers
-#   scripts/kafka.sh cluster stop         stop all nodes (SIGTERM to all at once, SIGKILL after 30 s)
+#   scripts/kafka.sh cluster stop [N]     stop all nodes (SIGTERM to all at once, SIGKILL after 30 s), or node N
 #   scripts/kafka.sh cluster status       per node: pid and port; then the cluster's brokers and controller
 #   scripts/kafka.sh cluster kill N       SIGKILL node N (1-3), for fault tests; `cluster start` brings it back
 #   scripts/kafka.sh cluster reset        stop, then delete the cluster's data (the next start is a fresh cluster)
@@ -281,8 +281,9 @@ cluster_wait() {
 }
 
 cluster_stop() {
-  local i pids=()
+  local i pids=() only=${1:-}
   for i in $(seq 1 $CLUSTER_NODES); do
+    [[ -z "$only" || "$only" == "$i" ]] || continue
     use_node "$i"
     if pid_alive; then pids+=("$(cat "$PIDFILE")"); fi
   done
@@ -297,8 +298,12 @@ cluster_stop() {
     sleep 0.5
   done
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && { log "pid $p still alive after 30 s, SIGKILL"; kill -KILL "$p" 2>/dev/null || true; }; done
-  for i in $(seq 1 $CLUSTER_NODES); do use_node "$i"; rm -f "$PIDFILE"; done
-  log "cluster stopped"
+  for i in $(seq 1 $CLUSTER_NODES); do
+    [[ -z "$only" || "$only" == "$i" ]] || continue
+    use_node "$i"
+    rm -f "$PIDFILE"
+  done
+  log "${only:+node $only of the }cluster stopped"
 }
 
 cluster_kill() {
@@ -338,13 +343,13 @@ cluster_controller() {
 cluster_cmd() {
   case "${1:-}" in
     start) cluster_lock; cluster_start ;;
-    stop) cluster_lock; cluster_stop ;;
+    stop) cluster_lock; cluster_stop "${2:-}" ;;
     status) cluster_status ;;
     kill) cluster_lock; cluster_kill "${2:-}" ;;
     reset) cluster_lock; cluster_stop; rm -rf "${CLUSTER_DIR:?}"/node* "$CLUSTER_DIR/cluster.id"; log "cluster data removed" ;;
     brokers) cluster_brokers ;;
     controller) cluster_controller ;;
-    *) echo "usage: $0 cluster start|stop|status|kill N|reset|brokers|controller" >&2; exit 2 ;;
+    *) echo "usage: $0 cluster start|stop [N]|status|kill N|reset|brokers|controller" >&2; exit 2 ;;
   esac
 }
 

@@ -7,14 +7,7 @@ import type { InboundContact } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { formEvent } from '../support/events.js';
-import {
-  CLUSTER_BROKERS,
-  clusterAdmin,
-  clusterAvailable,
-  coordinatorOf,
-  killNode,
-  startCluster,
-} from '../support/kafka-cluster.js';
+import { CLUSTER_BROKERS, cluster, clusterAvailable } from '../support/kafka-cluster.js';
 import { testRouter } from '../support/router.js';
 import { pgAvailable } from '../support/services.js';
 
@@ -28,7 +21,7 @@ const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const ROUTING_STALL_LIMIT_MS = 30_000;
 
 describe.skipIf(!available)('Kafka bus on a three-broker cluster', () => {
-  const admin = clusterAdmin();
+  const admin = cluster.admin();
   const buses: KafkaBus[] = [];
   const subs: Subscription[] = [];
   let t: TestDatabase;
@@ -55,7 +48,7 @@ describe.skipIf(!available)('Kafka bus on a three-broker cluster', () => {
     await Promise.allSettled(subs.map((s) => s.stop()));
     await Promise.allSettled(buses.map((b) => b.close()));
     // Whatever happened, leave all three nodes running for the next test file.
-    await startCluster();
+    await cluster.start();
     const topics = buses.flatMap((b) => [b.topics.inbound, b.topics.deadLetter]);
     const existing = new Set(await admin.listTopics());
     await admin.deleteTopics({ topics: [...new Set(topics)].filter((x) => existing.has(x)) }).catch(() => {});
@@ -139,9 +132,9 @@ describe.skipIf(!available)('Kafka bus on a three-broker cluster', () => {
     };
     await until('the routers to route', () => routedAt.size >= 100, 60_000);
 
-    const coordinator = await coordinatorOf(admin, routers[0]!.groupId);
+    const coordinator = await cluster.coordinatorOf(routers[0]!.groupId, admin);
     const killedAt = Date.now();
-    await killNode(coordinator);
+    await cluster.kill(coordinator);
     await new Promise((r) => setTimeout(r, 35_000)); // keep publishing through and after the fault
     publishing = false;
     await publisher;
