@@ -64,15 +64,34 @@ interface DeadLetter {
 const retriable = (err: unknown): boolean =>
   isRetriable(err) || (err instanceof RetriesExhaustedError && isRetriable(err.cause));
 
-/** Protocol error types anywhere in a kafkajs error chain (its retrier wraps the broker's answer). */
+/** Protocol error types and error names anywhere in a kafkajs error chain (its retrier wraps the answer). */
 function errorTypes(err: unknown): string[] {
   const out: string[] = [];
-  for (let e = err as { type?: string; cause?: unknown } | undefined, n = 0; e && n < 10; n++) {
+  for (
+    let e = err as { type?: string; name?: string; cause?: unknown } | undefined, n = 0;
+    e && n < 10;
+    n++
+  ) {
     if (e.type) out.push(e.type);
+    if (e.name) out.push(e.name);
     e = e.cause as typeof e;
   }
   return out;
 }
+
+/**
+ * The consumer is talking to the wrong or a dead coordinator: only a new look-up helps, which kafkajs' offset
+ * manager never does. Other commit errors (COORDINATOR_NOT_AVAILABLE while __consumer_offsets lacks in-sync
+ * replicas, a coordinator still loading) come from the right coordinator: routing goes on, and the next commit
+ * of the partition covers the offsets this one could not store.
+ */
+const WRONG_COORDINATOR = new Set([
+  'NOT_COORDINATOR_FOR_GROUP',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
 
 /** The group moved on (a rebalance): kafkajs rejoins by itself when it sees these, with their type intact. */
 const REBALANCE = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
@@ -137,9 +156,10 @@ interface Generation {
  * coordinator" until the application restarts) and the open fix https://github.com/tulios/kafkajs/pull/1779
  * ("OffsetManager does not re-discover the coordinator on coordinator change"). Our way around it:
  * - kafkajs' own retries are bounded (seconds, not minutes), and an offset commit gets commitTimeoutMs;
- * - a commit that fails with anything but a rebalance, or takes too long, or a member whose heartbeats have
- *   not succeeded for longer than the session timeout, retires the whole kafkajs consumer: disconnect (bounded),
- *   then a new one (fresh metadata, FindCoordinator) joins the group again;
+ * - a commit that fails on the wrong or a dead coordinator (NOT_COORDINATOR, connection errors), or takes
+ *   too long, or a member whose heartbeats have not succeeded for longer than the session timeout, retires the
+ *   whole kafkajs consumer: disconnect (bounded), then a new one (fresh metadata, FindCoordinator) joins the
+ *   group again;
  * - a retired consumer never restarts itself (restartOnFailure) and never commits; its uncommitted batches are
  *   delivered again to whoever owns the partition next. Offsets are committed only after the database commit,
  *   so a rebuild can repeat events (the router ignores event ids it has seen) but never skips one.
@@ -203,7 +223,7 @@ export async function startConsumer(o: ConsumerOptions): Promise<KafkaSubscripti
       // A crash on a retriable error makes kafkajs restart this consumer (a fresh coordinator look-up), unless
       // it has been retired; the CRASH listener below rebuilds it when kafkajs gives up.
       retry: {
-        retries: 4,
+        retries: 3,
         initialRetryTime: 300,
         maxRetryTime: 2_000,
         restartOnFailure: async () => !gen.retired && !stopped,
@@ -275,9 +295,13 @@ export async function startConsumer(o: ConsumerOptions): Promise<KafkaSubscripti
       const rebalance = rebalanceError(err);
       if (rebalance) throw rebalance; // kafkajs rejoins; the partition's next owner gets the slice again
       const timedOut = err instanceof Error && err.message.startsWith('Kafka offset commit timed out');
-      log.warn({ err, errorTypes: errorTypes(err), topic, partition }, 'offset commit failed');
-      rebuild(gen, timedOut ? 'commit-timeout' : 'commit-failed', err);
-      return false;
+      const types = errorTypes(err);
+      log.warn({ err, errorTypes: types, topic, partition }, 'offset commit failed');
+      if (timedOut || types.some((t) => WRONG_COORDINATOR.has(t))) {
+        rebuild(gen, timedOut ? 'commit-timeout' : 'commit-failed', err);
+        return false;
+      }
+      return !gen.retired; // routed and in the database; only the offset waits for the next commit
     }
     if (gen.retired) return false;
     lastCommitAt = Date.now();

@@ -21,11 +21,11 @@
 #   scripts/kafka.sh cluster status       per node: pid and port; then the cluster's brokers and controller
 #   scripts/kafka.sh cluster kill N       SIGKILL node N (1-3), for fault tests; `cluster start` brings it back
 #   scripts/kafka.sh cluster reset        stop, then delete the cluster's data (the next start is a fresh cluster)
-#   scripts/kafka.sh cluster brokers      print the bootstrap list (127.0.0.1:39092,127.0.0.1:39093,...)
+#   scripts/kafka.sh cluster brokers      print the bootstrap list (127.0.0.1:29192,127.0.0.1:29193,...)
 #   scripts/kafka.sh cluster controller   print the node id (1-3) of the active KRaft controller
 #
-# Cluster env: KAFKA_CLUSTER_PORT (39092: brokers on 39092-39094, controllers on 39192-39194; away from the
-#      shared broker and from outage-check's 29092), KAFKA_CLUSTER_DIR (<repo>/.kafka-cluster),
+# Cluster env: KAFKA_CLUSTER_PORT (29192: brokers on 29192-29194, controllers on 29292-29294; away from the
+#      shared broker (19092), outage-check's 29092 and the fault bench's 39092), KAFKA_CLUSTER_DIR (<repo>/.kafka-cluster),
 #      KAFKA_CLUSTER_HEAP_OPTS (-Xms256m -Xmx384m per node), KAFKA_START_TIMEOUT.
 set -euo pipefail
 
@@ -196,7 +196,7 @@ cmd_status() {
 
 # ---- three-node cluster ------------------------------------------------------------------------------------
 CLUSTER_DIR="${KAFKA_CLUSTER_DIR:-$ROOT/.kafka-cluster}"
-CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-39092}"
+CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-29192}"
 CLUSTER_NODES=3
 cluster_brokers() {
   local i out=()

@@ -10,7 +10,7 @@ const SCRIPT = join(import.meta.dirname, '..', 'kafka.sh');
  * Control of a three-node KRaft cluster started by `scripts/kafka.sh cluster` (node ids 1-3, brokers on
  * port..port+2, controllers on port+100..port+102): which node leads a partition, coordinates a group or is the
  * active controller, and stopping, killing and starting nodes. Used by the cluster test and the fault bench;
- * `port` and `dir` keep a bench's cluster apart from a developer's (default 39092, <repo>/.kafka-cluster).
+ * `port` and `dir` keep a bench's cluster apart from a developer's (default 29192, <repo>/.kafka-cluster).
  */
 export class KafkaCluster {
   readonly port: number;
@@ -18,7 +18,7 @@ export class KafkaCluster {
   readonly nodeIds = [1, 2, 3];
 
   constructor(private readonly o: { port?: number; dir?: string; heap?: string } = {}) {
-    this.port = o.port ?? 39092;
+    this.port = o.port ?? 29192;
     this.brokers = this.nodeIds.map((i) => `127.0.0.1:${this.port + i - 1}`);
   }
 

@@ -1,7 +1,7 @@
 // Readiness probe used by scripts/kafka.sh: an open port is not enough (the KRaft controller may still be
 // electing itself), so ask the broker for cluster metadata and the topic list the way our clients will.
 // Usage: node scripts/kafka/ready.mjs 127.0.0.1:19092   -> exit 0 when the broker answers, 1 otherwise.
-//        node scripts/kafka/ready.mjs 127.0.0.1:39092 3 -> and its metadata names at least 3 brokers (cluster mode).
+//        node scripts/kafka/ready.mjs 127.0.0.1:29192 3 -> and its metadata names at least 3 brokers (cluster mode).
 import kafkajs from 'kafkajs';
 
 const brokers = (process.argv[2] ?? '127.0.0.1:19092').split(',');

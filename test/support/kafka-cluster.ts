@@ -2,10 +2,10 @@ import { KafkaCluster } from '../../scripts/kafka/cluster.js';
 import { IN_CI, tcpReachable } from './services.js';
 
 /**
- * The three-node KRaft cluster of `bash scripts/kafka.sh cluster start` (brokers 39092-39094, node ids 1-3):
+ * The three-node KRaft cluster of `bash scripts/kafka.sh cluster start` (brokers 29192-29194, node ids 1-3):
  * the production shape, never the shared single broker. TEST_KAFKA_CLUSTER_PORT moves it.
  */
-export const cluster = new KafkaCluster({ port: Number(process.env.TEST_KAFKA_CLUSTER_PORT ?? 39092) });
+export const cluster = new KafkaCluster({ port: Number(process.env.TEST_KAFKA_CLUSTER_PORT ?? 29192) });
 export const CLUSTER_BROKERS = cluster.brokers;
 
 /** All three nodes up; else throws under CI=true, warns and returns false locally. */
