@@ -120,8 +120,13 @@ export function deadLetter(d: DeadLetter, topic: string, partition: number): Mes
   return { key: d.message.key, value: d.message.value, headers };
 }
 
-/** Heartbeats to the coordinator failing this long means the group has dropped us (session timeout 10 s). */
-const SESSION_TIMEOUT_MS = 10_000;
+/**
+ * The broker's minimum (group.min.session.timeout.ms): a member that died with its coordinator is dropped by the
+ * new coordinator after this long, and until then the group cannot rebalance without it. Slow handlers are
+ * safe: we heartbeat every second while they run. Heartbeats failing longer than this mean the group has
+ * dropped us.
+ */
+const SESSION_TIMEOUT_MS = 6_000;
 const HEARTBEAT_STALL_MS = SESSION_TIMEOUT_MS + 2_000;
 /** A (re)join that takes longer than this is given up and the consumer rebuilt. */
 const JOIN_STALL_MS = 30_000;
