@@ -200,7 +200,8 @@ export async function startConsumer(o: ConsumerOptions): Promise<KafkaSubscripti
       );
       for (let attempt = 1; !stopped; attempt++) {
         try {
-          current = await create();
+          // Bounded as well: a consumer that cannot join within JOIN_STALL_MS is given up and made again.
+          current = await create(JOIN_STALL_MS);
           log.info({ generation: current.n }, 'kafka consumer rebuilt');
           return;
         } catch (e) {
@@ -214,7 +215,7 @@ export async function startConsumer(o: ConsumerOptions): Promise<KafkaSubscripti
     });
   };
 
-  const create = async (): Promise<Generation> => {
+  const create = async (timeoutMs?: number): Promise<Generation> => {
     const consumer = o.kafka.consumer({
       groupId: o.groupId,
       allowAutoTopicCreation: false,
@@ -266,15 +267,19 @@ export async function startConsumer(o: ConsumerOptions): Promise<KafkaSubscripti
       );
       if (!payload.restart) rebuild(gen, 'crashed', payload.error);
     });
-    try {
+    const starting = async () => {
       await consumer.connect();
       await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+      // Resolves once the first join has been tried (kafkajs restarts a failed one by itself).
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: Math.max(1, Math.min(o.partitions, 4)),
         eachBatch: (p) => eachBatch(gen, p),
       });
+    };
+    try {
+      await (timeoutMs ? withTimeout(starting(), timeoutMs, 'Kafka consumer start') : starting());
     } catch (err) {
       gen.retired = true;
       await withTimeout(consumer.disconnect(), DISCONNECT_TIMEOUT_MS, 'disconnect').catch(() => {});

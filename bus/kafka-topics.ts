@@ -227,10 +227,27 @@ export async function ensureTopics(o: EnsureTopicsOptions): Promise<TopicMismatc
   }
 }
 
+/**
+ * Our topics that do not exist. Asked topic by topic, not with listTopics(): kafkajs fails a metadata request
+ * for all topics when any topic of the cluster has a partition without a leader (another application's topic
+ * with one replica on a broker that is down), and that must not stop this service from starting.
+ */
+async function missingTopics(admin: Admin, topics: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const topic of topics) {
+    try {
+      await admin.fetchTopicMetadata({ topics: [topic] });
+    } catch (err) {
+      if (errorTypes(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) missing.push(topic);
+      else throw err; // e.g. a leader election in progress: the topic exists; retried by the caller
+    }
+  }
+  return missing;
+}
+
 async function createMissing(o: EnsureTopicsOptions): Promise<void> {
   const { admin, spec } = o;
-  const existing = new Set(await admin.listTopics());
-  const missing = spec.topics.filter((t) => !existing.has(t));
+  const missing = await missingTopics(admin, spec.topics);
   if (!missing.length) return;
   // waitForLeaders: false — we wait ourselves (readTopics), tolerating the brokers that have not heard yet.
   // Another process starting at the same moment may win the race: TOPIC_ALREADY_EXISTS is success.

@@ -35,6 +35,7 @@ describe.skipIf(!available)('Kafka bus on a three-broker cluster', () => {
       replicationFactor: 3,
       topicPrefix: prefix,
       logger: logger.child({ clientId }),
+      kafkaLogLevel: process.env.TEST_KAFKA_LOG_LEVEL as 'info' | undefined,
     });
     buses.push(bus);
     return bus;
