@@ -102,27 +102,32 @@ describe.skipIf(!available)('Kafka bus on a three-broker cluster', () => {
     };
     for (const r of routers) subs.push(await r.subscribe(handler));
 
-    // One new client per event, published one by one as the web-form connector does, at ~40/s. A failed
-    // publish is a 503: the "vendor" sends the same event again after a short wait (same event id).
+    // One new client per event, published one by one as the web-form connector does. A failed publish is a
+    // 503: the "vendor" sends the same event again after a short wait (same event id).
     const acceptedAt = new Map<string, number>();
     const failures: number[] = [];
     let publishing = true;
-    const publisher = (async () => {
-      for (let i = 0; publishing; i++) {
-        const e: InboundContact = formEvent({ phone: `+7495${String(2_000_000 + i).padStart(7, '0')}` });
-        for (;;) {
-          try {
-            await connectors.publish([e]);
-            acceptedAt.set(e.id, Date.now());
-            break;
-          } catch {
-            failures.push(Date.now());
-            await new Promise((r) => setTimeout(r, 250));
+    // Four senders, as several vendors at once: while one waits on a partition without a leader, the others'
+    // contacts go to the partitions that still have one, so routing has work throughout the fault.
+    const publisher = Promise.all(
+      [0, 1, 2, 3].map(async (lane) => {
+        for (let i = 0; publishing; i++) {
+          const n = 2_000_000 + lane * 100_000 + i;
+          const e: InboundContact = formEvent({ phone: `+7495${String(n).padStart(7, '0')}` });
+          for (;;) {
+            try {
+              await connectors.publish([e]);
+              acceptedAt.set(e.id, Date.now());
+              break;
+            } catch {
+              failures.push(Date.now());
+              await new Promise((r) => setTimeout(r, 250));
+            }
           }
+          await new Promise((r) => setTimeout(r, 100));
         }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
+      }),
+    );
 
     const until = async (what: string, cond: () => boolean, ms: number) => {
       const end = Date.now() + ms;
