@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -96,4 +97,38 @@ export async function leaderOf(admin: kafkajs.Admin, topic: string, partition: n
   const p = meta.topics[0]?.partitions.find((x) => x.partitionId === partition);
   if (!p || p.leader < 0) throw new Error(`${topic}[${partition}] has no leader`);
   return p.leader;
+}
+
+/**
+ * The cluster in the shape of the fault bench's BusInfrastructure seam (bench/faults/bus-infrastructure.ts, being
+ * built on another branch; structurally typed, so nothing is imported): three KRaft nodes on ports and a data
+ * directory of their own, replication factor 3, min.insync.replicas 2; the cluster faults use the look-ups to
+ * pick the partition leader, the active controller or the group coordinator to kill.
+ */
+export class ClusterInfrastructure {
+  readonly description: string;
+  readonly cluster: KafkaCluster;
+
+  constructor(private readonly o: { port: number; stateDir: string; heap?: string }) {
+    this.cluster = new KafkaCluster({ port: o.port, dir: o.stateDir, heap: o.heap ?? '-Xms256m -Xmx384m' });
+    this.description = `3 Kafka brokers (KRaft, broker + controller each) on 127.0.0.1:${o.port}-${o.port + 2}, RF 3, min.insync.replicas 2`;
+  }
+
+  /** Every port the cluster listens on (brokers and controllers), for a free-port check before start. */
+  ports = () => this.cluster.nodeIds.flatMap((i) => [this.o.port + i - 1, this.o.port + 100 + i - 1]);
+  start = () => this.cluster.start();
+  destroy = async () => {
+    await this.cluster.reset().catch(() => {});
+    rmSync(this.o.stateDir, { recursive: true, force: true });
+  };
+  brokers = () => this.cluster.brokers;
+  brokerIds = () => this.cluster.nodeIds;
+  stopBroker = (id: number, how: 'graceful' | 'kill') =>
+    how === 'kill' ? this.cluster.kill(id) : this.cluster.stop(id);
+  /** Starts whatever node is down and waits until all three answer. */
+  startBroker = (_id: number) => this.cluster.start();
+  serviceEnv = () => ({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' });
+  leaderOf = (topic: string, partition: number) => this.cluster.leaderOf(topic, partition);
+  controller = () => this.cluster.controller();
+  coordinatorOf = (groupId: string) => this.cluster.coordinatorOf(groupId);
 }
