@@ -1,11 +1,45 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConsumerHealth } from '../bus/kafka-consumer.js';
 
 /** Prometheus metrics of this process, one registry passed around by the composition root. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  /** Read at scrape time; set by the composition root when this process consumes from Kafka. */
+  let busHealth: () => ConsumerHealth | undefined = () => undefined;
   return {
     registry,
+    watchBus(health: () => ConsumerHealth | undefined) {
+      busHealth = health;
+    },
+    busRebuilds: new Counter({
+      name: 'bus_consumer_rebuilds_total',
+      help: 'Kafka consumer rebuilt (new coordinator look-up and rejoin), by reason: commit-failed, commit-timeout, heartbeat-stalled, join-stalled, crashed',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+      collect() {
+        // The consumer keeps the totals; copy them in at scrape time.
+        this.reset();
+        for (const [reason, n] of Object.entries(busHealth()?.rebuilds ?? {})) this.inc({ reason }, n);
+      },
+    }),
+    busLastCommit: new Gauge({
+      name: 'bus_consumer_last_commit_timestamp_seconds',
+      help: 'When the Kafka consumer last committed offsets (after the router’s database commit)',
+      registers: [registry],
+      collect() {
+        const at = busHealth()?.lastCommitAt;
+        if (at !== undefined) this.set(at / 1000);
+      },
+    }),
+    busStalled: new Gauge({
+      name: 'bus_consumer_stalled_seconds',
+      help: 'How long the oldest fetched but not yet committed batch has waited, across consumer rebuilds; 0 when routing flows',
+      registers: [registry],
+      collect() {
+        this.set(busHealth()?.stalledSeconds ?? 0);
+      },
+    }),
     routed: new Counter({
       name: 'router_events_total',
       help: 'Inbound contacts committed by the router, by channel and outcome',

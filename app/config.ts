@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { defaultMinInsyncReplicas, durabilityProblems } from '../bus/kafka-topics.js';
 import { DEFAULT_VENDOR_API_URLS, type VendorApiUrls } from '../channels/messengers.js';
 
 /**
@@ -27,6 +28,8 @@ const EnvSchema = z.object({
   KAFKA_GROUP_ID: z.string().default('contact-router'),
   KAFKA_TOPIC_PARTITIONS: int(6, 1, 1_000),
   KAFKA_REPLICATION_FACTOR: int(1, 1, 10),
+  /** Set on the topics the service creates and required of existing ones; default min(2, replication factor). */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(10).optional(),
   /** Topic name prefix, so several deployments (or test runs) can share one cluster. */
   KAFKA_TOPIC_PREFIX: z.string().default(''),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -71,6 +74,7 @@ export interface AppConfig {
     groupId: string;
     partitions: number;
     replicationFactor: number;
+    minInsyncReplicas: number;
     topicPrefix: string;
   };
   adminToken: string;
@@ -120,6 +124,17 @@ export function loadConfig(
     .map((s) => s.trim())
     .filter(Boolean);
   const embedded = !e.DATABASE_URL && !brokers?.length;
+  // One rule with the topic check (bus/kafka-topics.ts): an accepted contact is never on a single replica of three.
+  const minInsyncReplicas =
+    e.KAFKA_MIN_INSYNC_REPLICAS ?? defaultMinInsyncReplicas(e.KAFKA_REPLICATION_FACTOR);
+  const unsafe = durabilityProblems(e.KAFKA_REPLICATION_FACTOR, minInsyncReplicas);
+  if (brokers?.length && unsafe.length)
+    throw new ConfigError(
+      unsafe.map(
+        (p) =>
+          `KAFKA_MIN_INSYNC_REPLICAS (${minInsyncReplicas}) with KAFKA_REPLICATION_FACTOR (${e.KAFKA_REPLICATION_FACTOR}): ${p}`,
+      ),
+    );
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -133,6 +148,7 @@ export function loadConfig(
           groupId: e.KAFKA_GROUP_ID,
           partitions: e.KAFKA_TOPIC_PARTITIONS,
           replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+          minInsyncReplicas,
           topicPrefix: e.KAFKA_TOPIC_PREFIX,
         }
       : undefined,

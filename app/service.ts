@@ -57,13 +57,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       })
     : undefined;
 
-  const bus: Bus = config.kafka
+  const kafkaBus = config.kafka
     ? createKafkaBus({
         ...config.kafka,
         logger: logger.child({ component: 'bus' }),
         batchSize: config.routerBatchSize,
       })
-    : createMemoryBus({ logger, batchSize: config.routerBatchSize });
+    : undefined;
+  const bus: Bus = kafkaBus ?? createMemoryBus({ logger, batchSize: config.routerBatchSize });
   await bus.start();
 
   const router = createRouter({
@@ -86,6 +87,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   });
   let subscription: Subscription | undefined;
   if (runs('router')) subscription = await bus.subscribe(router.handle);
+  if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
 
   const connectors: Connector[] = runs('connectors')
     ? createConnectors({

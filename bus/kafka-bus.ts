@@ -3,9 +3,10 @@ import { type BusEvent, busEventKey, parseBusEvent } from '../event/bus-event.js
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type Bus, type Subscription, TOPIC_DEAD_LETTER, TOPIC_INBOUND } from './bus.js';
-import { startConsumer } from './kafka-consumer.js';
+import { type ConsumerHealth, type KafkaSubscription, startConsumer } from './kafka-consumer.js';
 import { KAFKA_LOG_LEVELS, type KafkaLogLevel, pinoLogCreator } from './kafka-log.js';
 import { busUnavailable, ProducerQueue, withTimeout } from './kafka-producer.js';
+import { defaultMinInsyncReplicas, durabilityProblems, ensureTopics } from './kafka-topics.js';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -13,6 +14,10 @@ export interface KafkaBusOptions {
   groupId: string;
   partitions: number;
   replicationFactor: number;
+  /** Set on the topics the service creates and required of existing ones (default min(2, replicationFactor)). */
+  minInsyncReplicas?: number;
+  /** How long start() waits for a forming cluster and for new topics to have leaders (default 60 s). */
+  topicWaitMs?: number;
   /** Applied to both topics and the consumer group, so deployments and test runs can share a cluster. */
   topicPrefix: string;
   logger: Logger;
@@ -30,13 +35,10 @@ export interface KafkaBus extends Bus {
   readonly kind: 'kafka';
   readonly topics: { inbound: string; deadLetter: string };
   readonly groupId: string;
+  /** The consumers' state for /metrics (summed over this process' subscriptions); undefined without any. */
+  consumerHealth(): ConsumerHealth | undefined;
 }
 
-/**
- * Events may carry up to ~1 MB of text plus a 256 KiB raw payload (≈3 MB of UTF-8 JSON at worst); the broker's
- * 1 MB default would reject them, and a rejected send fails every publish merged into it.
- */
-const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 const READY_CACHE_MS = 1_000;
 
 export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
@@ -46,6 +48,9 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
     deadLetter: opts.topicPrefix + TOPIC_DEAD_LETTER,
   };
   const groupId = opts.topicPrefix + opts.groupId;
+  const minInsyncReplicas = opts.minInsyncReplicas ?? defaultMinInsyncReplicas(opts.replicationFactor);
+  const unsafe = durabilityProblems(opts.replicationFactor, minInsyncReplicas);
+  if (unsafe.length) throw new AppError('CONFIG', `unsafe Kafka settings: ${unsafe.join('; ')}`);
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const kafka = new kafkajs.Kafka({
     clientId: opts.clientId,
@@ -60,6 +65,7 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
   const producer = new ProducerQueue({ kafka, logger: log, lingerMs: opts.lingerMs, timeoutMs });
   const admin: Admin = kafka.admin();
   const subscriptions = new Set<Subscription>();
+  const consumers = new Set<KafkaSubscription>();
   let adminConnected: Promise<void> | undefined;
   let started: Promise<void> | undefined;
   let readyCache: { at: number; value: Promise<boolean> } | undefined;
@@ -74,33 +80,6 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
       });
     }
     return adminConnected;
-  };
-
-  /** Creates missing topics; never alters existing ones (a partition change reshuffles keys: an ops decision). */
-  const ensureTopics = async (): Promise<void> => {
-    await connectAdmin();
-    const existing = new Set(await admin.listTopics());
-    const missing = [topics.inbound, topics.deadLetter].filter((t) => !existing.has(t));
-    if (missing.length) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({
-          topic,
-          numPartitions: opts.partitions,
-          replicationFactor: opts.replicationFactor,
-          configEntries: [{ name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) }],
-        })),
-      });
-      log.info({ topics: missing, partitions: opts.partitions }, 'created kafka topics');
-    }
-    const meta = await admin.fetchTopicMetadata({ topics: [topics.inbound] });
-    const actual = meta.topics[0]?.partitions.length;
-    if (actual !== opts.partitions) {
-      log.warn(
-        { topic: topics.inbound, actual, configured: opts.partitions },
-        'topic partition count differs',
-      );
-    }
   };
 
   const encode = (input: BusEvent): Message => {
@@ -133,10 +112,23 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
     start() {
       if (closed) return Promise.reject(busUnavailable(new Error('bus is closed')));
       started ??= (async () => {
-        await ensureTopics();
+        await connectAdmin();
+        await ensureTopics({
+          admin,
+          logger: log,
+          waitMs: opts.topicWaitMs,
+          spec: {
+            topics: [topics.inbound, topics.deadLetter],
+            partitions: opts.partitions,
+            replicationFactor: opts.replicationFactor,
+            minInsyncReplicas,
+          },
+        });
         await producer.connect();
       })().catch((err) => {
         started = undefined; // let a later call try again
+        // Topics that endanger accepted contacts are a configuration problem, not an outage: no 503 wrapping.
+        if (err instanceof AppError && err.code === 'CONFIG') throw err;
         throw busUnavailable(err, 'Kafka is not available');
       });
       return started;
@@ -160,14 +152,31 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
         sendDeadLetters: (messages) => producer.send(topics.deadLetter, messages),
         handler,
       });
+      consumers.add(sub);
       const tracked: Subscription = {
         stop: async () => {
           subscriptions.delete(tracked);
+          consumers.delete(sub);
           await sub.stop();
         },
       };
       subscriptions.add(tracked);
       return tracked;
+    },
+
+    consumerHealth() {
+      if (!consumers.size) return undefined;
+      const all = [...consumers].map((c) => c.health());
+      const rebuilds: ConsumerHealth['rebuilds'] = {};
+      for (const h of all)
+        for (const [reason, n] of Object.entries(h.rebuilds) as [keyof typeof rebuilds, number][])
+          rebuilds[reason] = (rebuilds[reason] ?? 0) + n;
+      const commits = all.map((h) => h.lastCommitAt).filter((t): t is number => t !== undefined);
+      return {
+        rebuilds,
+        lastCommitAt: commits.length ? Math.max(...commits) : undefined,
+        stalledSeconds: Math.max(...all.map((h) => h.stalledSeconds)),
+      };
     },
 
     ready() {

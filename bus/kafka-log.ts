@@ -21,6 +21,7 @@ export const KAFKA_LOG_LEVELS: Record<KafkaLogLevel, kafkajs.logLevel> = {
 const EXPECTED = [
   'Limiting retries for the idempotent producer',
   'Connection error:',
+  'Failed to send messages: Connection error',
   'Failed to connect to seed broker',
   'Crash: ',
   'Restarting the consumer',

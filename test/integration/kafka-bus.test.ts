@@ -129,6 +129,38 @@ describe.skipIf(!available)('Kafka bus (real broker)', () => {
     const meta = await admin.fetchTopicMetadata({ topics: [bus.topics.inbound, bus.topics.deadLetter] });
     expect(meta.topics.map((t) => t.partitions.length)).toEqual([4, 4]);
     expect(await bus.ready()).toBe(true);
+    // The durability settings are the topic's own, not the broker's defaults.
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: bus.topics.inbound }],
+    });
+    const cfg = Object.fromEntries(resources[0]!.configEntries.map((c) => [c.configName, c]));
+    expect(cfg['min.insync.replicas']).toMatchObject({ configValue: '1', isDefault: false });
+    expect(cfg['max.message.bytes']).toMatchObject({
+      configValue: String(10 * 1024 * 1024),
+      isDefault: false,
+    });
+    expect(cfg['unclean.leader.election.enable']?.configValue).toBe('false');
+  });
+
+  it('refuses to start on an existing topic that does not match, naming topic, setting, configured and actual', async () => {
+    const bus = newBus({ partitions: 3 });
+    await admin.connect();
+    // Made by hand with the broker's defaults: 1 MB max.message.bytes, and another partition count.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [bus.topics.inbound, bus.topics.deadLetter].map((topic) => ({ topic, numPartitions: 2 })),
+    });
+    const err = await bus.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('CONFIG');
+    expect((err as Error).message).toContain(
+      `${bus.topics.inbound}: max.message.bytes is 1048588, configured ${10 * 1024 * 1024}`,
+    );
+    expect((err as Error).message).not.toContain('partitions'); // a different partition count only warns
   });
 
   it('delivers published events, in order per key, and commits their offsets', async () => {

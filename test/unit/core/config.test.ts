@@ -47,4 +47,24 @@ describe('loadConfig', () => {
   it('refuses split roles without a real database and bus', () => {
     expect(() => loadConfig({ ROLE: 'router' })).toThrow(/ROLE.*DATABASE_URL and KAFKA_BROKERS/);
   });
+  it('derives min.insync.replicas from the replication factor: min(2, RF)', () => {
+    const k = (env: Record<string, string>) => loadConfig({ KAFKA_BROKERS: 'k1:9092', ...env }).kafka;
+    expect(k({})).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(k({ KAFKA_REPLICATION_FACTOR: '2' })).toMatchObject({ minInsyncReplicas: 2 });
+    expect(k({ KAFKA_REPLICATION_FACTOR: '3' })).toMatchObject({ minInsyncReplicas: 2 });
+    expect(k({ KAFKA_REPLICATION_FACTOR: '5', KAFKA_MIN_INSYNC_REPLICAS: '3' })).toMatchObject({
+      minInsyncReplicas: 3,
+    });
+  });
+  it('refuses Kafka settings that let an accepted contact live on one replica of three, naming the variable', () => {
+    expect(() =>
+      loadConfig({ KAFKA_BROKERS: 'k1:9092', KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '1' }),
+    ).toThrow(/KAFKA_MIN_INSYNC_REPLICAS \(1\) with KAFKA_REPLICATION_FACTOR \(3\).*single replica/);
+    expect(() =>
+      loadConfig({ KAFKA_BROKERS: 'k1:9092', KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' }),
+    ).toThrow(/KAFKA_MIN_INSYNC_REPLICAS.*every write would be refused/);
+    expect(() => loadConfig({ KAFKA_BROKERS: 'k1:9092', KAFKA_MIN_INSYNC_REPLICAS: 'two' })).toThrow(
+      /KAFKA_MIN_INSYNC_REPLICAS/,
+    );
+  });
 });
