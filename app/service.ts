@@ -40,7 +40,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const metrics = createMetrics();
 
   const db: Database = config.databaseUrl
-    ? createPgDatabase({ connectionString: config.databaseUrl, max: config.databasePoolMax })
+    ? createPgDatabase({ connectionString: config.databaseUrl, max: config.databasePoolMax, logger })
     : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied }, 'migrations applied');
