@@ -11,9 +11,6 @@ import type { ApiConfig } from './config.js';
 import { conversationsApi } from './conversations.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
-import { repliesApi } from './replies.js';
-import { apiRoutes } from './routes/index.js';
-import { telephonyApi } from './telephony/routes.js';
 
 export interface ServerDeps {
   config: Readonly<ApiConfig>;
@@ -85,6 +82,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (c.http) await app.register(c.http.plugin, { prefix: c.http.prefix });
   }
   if (deps.api && deps.db) {
+    // Imported only by processes that serve the API: a router or connectors process starts without them.
+    const [{ apiRoutes }, { telephonyApi }, { repliesApi }] = await Promise.all([
+      import('./routes/index.js'),
+      import('./telephony/routes.js'),
+      import('./replies.js'),
+    ]);
     await app.register(apiRoutes, {
       db: deps.db,
       config: deps.config,
