@@ -15,9 +15,7 @@ export const DIST_ENTRY = join(ROOT, 'dist', 'app', 'main.js');
 export const distBuilt = () => existsSync(DIST_ENTRY);
 
 export function serviceCommand(runtime: Runtime): string[] {
-  return runtime === 'dist'
-    ? [DIST_ENTRY]
-    : ['--import', 'tsx', join(ROOT, 'app', 'main.ts')];
+  return runtime === 'dist' ? [DIST_ENTRY] : ['--import', 'tsx', join(ROOT, 'app', 'main.ts')];
 }
 
 export interface ServiceProcess {
