@@ -8,7 +8,7 @@
  * unavailability (senders got no 2xx) and of stalled routing. Exit code 1 on any violation.
  *
  * Environment (defaults in brackets): FAULT_CLIENTS [1000], FAULT_FORMS_PER_CLIENT [2], FAULT_CALLS [800],
- * FAULT_RATE contacts/s while faults run [15], FAULT_CONCURRENCY [32], FAULT_ROUTER_KILLS [6],
+ * FAULT_RATE contacts/s while faults run [15], FAULT_CONCURRENCY [32], FAULT_ROUTER_KILLS [4],
  * FAULT_CONNECTOR_KILLS [2], FAULT_GAP_SEC between faults [6], FAULT_PG_DOWN_SEC [2],
  * FAULTS (comma list of routers, connectors, broker, postgres, postgres-crash) [all], FAULT_RUNTIME dist|tsx
  * [dist when built], FAULT_PG_PORT [55432], FAULT_KAFKA_PORT [39492, controller +1], FAULT_HTTP_PORT [39300,
@@ -48,7 +48,7 @@ const cfg = {
   calls: num('FAULT_CALLS', 800),
   rate: num('FAULT_RATE', 15),
   concurrency: num('FAULT_CONCURRENCY', 32),
-  routerKills: num('FAULT_ROUTER_KILLS', 6),
+  routerKills: num('FAULT_ROUTER_KILLS', 4),
   connectorKills: num('FAULT_CONNECTOR_KILLS', 2),
   gapSec: num('FAULT_GAP_SEC', 6),
   postgresDownSec: num('FAULT_PG_DOWN_SEC', 2),
@@ -207,7 +207,6 @@ try {
     line: 'demo',
     crashes: Object.fromEntries(supervised.map((s) => [s.current.name, s.crashes])),
   });
-  await db.close();
 
   const routedAt = await db.query<{ id: string; at: number }>(
     'SELECT event_id::text AS id, (extract(epoch FROM processed_at) * 1000)::float8 AS at FROM processed_events',
