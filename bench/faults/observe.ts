@@ -53,7 +53,7 @@ export interface FaultRecord {
 }
 
 export interface WindowFigures {
-  /** Seconds during which senders got no 2xx: from a failed attempt until the next success. */
+  /** Seconds during which senders got no 2xx (100 ms slots in which requests ended and none succeeded). */
   unavailableSec: number;
   /** The longest time accepted events waited while the routed count did not move (no event routed at all). */
   stalledSec: number;
@@ -77,18 +77,24 @@ export function figuresPerFault(
   const out = windows.map(() => ({ unavailableSec: 0, stalledSec: 0, maxDelaySec: 0, failedAttempts: 0 }));
   const windowOf = (t: number) => windows.findIndex(([a, b]) => t >= a && t < b);
 
-  // Unavailability: walk attempts by completion time; down from a failed attempt's start until a success.
-  let downSince: number | undefined;
-  for (const a of [...attempts].sort((x, y) => x.end - y.end)) {
+  // Unavailability, in 100 ms slots: a slot is down when attempts ended in it and none of them got a 2xx; a
+  // slot without any attempt keeps the state of the one before (senders waiting out a Retry-After).
+  const SLOT = 100;
+  const slots = new Map<number, boolean>();
+  for (const a of attempts) {
     const ok = a.status >= 200 && a.status < 300;
+    const k = Math.floor(a.end / SLOT);
+    slots.set(k, (slots.get(k) ?? false) || ok);
     const w = windowOf(a.start);
     if (!ok && w >= 0) out[w]!.failedAttempts++;
-    if (!ok && downSince === undefined) downSince = a.start;
-    if (ok && downSince !== undefined) {
-      const wd = windowOf(downSince);
-      if (wd >= 0) out[wd]!.unavailableSec += (a.end - downSince) / 1000;
-      downSince = undefined;
-    }
+  }
+  const first = Math.floor((windows[0]?.[0] ?? runEnd) / SLOT);
+  let up = true;
+  for (let k = first; k < Math.floor(runEnd / SLOT); k++) {
+    const seen = slots.get(k);
+    if (seen !== undefined) up = seen;
+    const w = windowOf(k * SLOT);
+    if (!up && w >= 0) out[w]!.unavailableSec += SLOT / 1000;
   }
 
   // Stalls: time since the routed count last moved, while accepted events wait.
