@@ -8,7 +8,7 @@
  * unavailability (senders got no 2xx) and of stalled routing. Exit code 1 on any violation.
  *
  * Environment (defaults in brackets): FAULT_CLIENTS [1000], FAULT_FORMS_PER_CLIENT [2], FAULT_CALLS [800],
- * FAULT_RATE contacts/s while faults run [15], FAULT_CONCURRENCY [32], FAULT_ROUTER_KILLS [4],
+ * FAULT_RATE contacts/s while faults run [10], FAULT_CONCURRENCY [32], FAULT_ROUTER_KILLS [4],
  * FAULT_CONNECTOR_KILLS [2], FAULT_GAP_SEC between faults [6], FAULT_PG_DOWN_SEC [2],
  * FAULTS (comma list of routers, connectors, broker, postgres, postgres-crash) [all], FAULT_RUNTIME dist|tsx
  * [dist when built], FAULT_PG_PORT [55432], FAULT_KAFKA_PORT [39492, controller +1], FAULT_HTTP_PORT [39300,
@@ -46,7 +46,7 @@ const cfg = {
   clients: num('FAULT_CLIENTS', 1_000),
   formsPerClient: num('FAULT_FORMS_PER_CLIENT', 2),
   calls: num('FAULT_CALLS', 800),
-  rate: num('FAULT_RATE', 15),
+  rate: num('FAULT_RATE', 10),
   concurrency: num('FAULT_CONCURRENCY', 32),
   routerKills: num('FAULT_ROUTER_KILLS', 4),
   connectorKills: num('FAULT_CONNECTOR_KILLS', 2),
