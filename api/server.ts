@@ -8,7 +8,6 @@ import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
-import { conversationsApi } from './conversations.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 
@@ -83,10 +82,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   if (deps.api && deps.db) {
     // Imported only by processes that serve the API: a router or connectors process starts without them.
-    const [{ apiRoutes }, { telephonyApi }, { repliesApi }] = await Promise.all([
+    const [{ apiRoutes }, { telephonyApi }, { repliesApi }, { conversationsApi }] = await Promise.all([
       import('./routes/index.js'),
       import('./telephony/routes.js'),
       import('./replies.js'),
+      import('./conversations.js'),
     ]);
     await app.register(apiRoutes, {
       db: deps.db,

@@ -167,6 +167,12 @@ export function createRouter(deps: RouterDeps): Router {
     } catch (error) {
       const cause = (error as Error).cause ?? error;
       if (isRetriable(cause) || isRetriable(error)) throw error;
+      // An outage is never the statuses' fault: hand them back to the bus instead of dead-lettering them.
+      if (await databaseAway(error))
+        throw new AppError('DB_UNAVAILABLE', 'database away while applying delivery statuses', {
+          cause: error,
+          retryAfterSec: DB_RETRY_AFTER_SEC,
+        });
       log.error({ err: error, size: statuses.length }, 'delivery statuses failed permanently; dead-lettered');
       return statuses.map((event) => ({ event, error }));
     }
