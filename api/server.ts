@@ -8,12 +8,8 @@ import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
-import { conversationsApi } from './conversations.js';
 import { registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
-import { repliesApi } from './replies.js';
-import { apiRoutes } from './routes/index.js';
-import { telephonyApi } from './telephony/routes.js';
 
 export interface ServerDeps {
   config: Readonly<ApiConfig>;
@@ -85,6 +81,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (c.http) await app.register(c.http.plugin, { prefix: c.http.prefix });
   }
   if (deps.api && deps.db) {
+    // Imported only by processes that serve the API: a router or connectors process starts without them.
+    const [{ apiRoutes }, { telephonyApi }, { repliesApi }, { conversationsApi }] = await Promise.all([
+      import('./routes/index.js'),
+      import('./telephony/routes.js'),
+      import('./replies.js'),
+      import('./conversations.js'),
+    ]);
     await app.register(apiRoutes, {
       db: deps.db,
       config: deps.config,

@@ -3,20 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { createMetrics } from '../api/metrics.js';
 import { buildServer } from '../api/server.js';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { createKafkaBus } from '../bus/kafka-bus.js';
-import { createMemoryBus } from '../bus/memory-bus.js';
 import type { Connector } from '../connectors/contract.js';
-import { createConnectors } from '../connectors/registry.js';
 import type { Database } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
-import { createPgDatabase } from '../crm-core/db/pg.js';
-import { createPgliteDatabase } from '../crm-core/db/pglite.js';
-import { channelSettings, cursorStore } from '../crm-core/repositories/channel-settings.repository.js';
+import { isDatabaseAway } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { createMessengerOutbox } from '../outbound/messengers/outbox.js';
-import { createOutbox } from '../outbound/outbox-worker.js';
-import { clientDirectory } from '../router/client-directory.js';
-import { createRouter } from '../router/router.js';
+import { retry } from '../lib/retry.js';
+import type { Router } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
 
@@ -29,10 +22,15 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/** How long a starting process waits for a database that is away (restarting) before giving up. */
+const START_DATABASE_WAIT_ATTEMPTS = 30; // back-off 200 ms doubling to 2 s: about a minute
+
 /**
  * The composition root: the only place that creates the database, the bus, the connectors and the router,
  * and passes them (with config, logger and metrics) to whoever needs them. The role decides what this
- * process runs; every role serves /healthz, /readyz and /metrics.
+ * process runs; every role serves /healthz, /readyz and /metrics. Each role's code (and its libraries: IMAP,
+ * MIME, SMTP for connectors; PGlite for the embedded default) is imported only when this process runs it, so a
+ * restarted router or connectors process loads only what it needs and serves again quickly.
  */
 export async function startService(config: Readonly<AppConfig>, logger: Logger): Promise<Service> {
   const role = config.role;
@@ -40,16 +38,31 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const metrics = createMetrics();
 
   const db: Database = config.databaseUrl
-    ? createPgDatabase({ connectionString: config.databaseUrl, max: config.databasePoolMax })
-    : await createPgliteDatabase({ dataDir: join(config.dataDir, 'pglite') });
-  const applied = await migrate(db);
+    ? (await import('../crm-core/db/pg.js')).createPgDatabase({
+        connectionString: config.databaseUrl,
+        max: config.databasePoolMax,
+        logger,
+      })
+    : await (await import('../crm-core/db/pglite.js')).createPgliteDatabase({
+        dataDir: join(config.dataDir, 'pglite'),
+      });
+  // A process restarted while PostgreSQL restarts too waits for it instead of exiting.
+  const applied = await retry(() => migrate(db), {
+    retries: START_DATABASE_WAIT_ATTEMPTS,
+    initialDelayMs: 200,
+    maxDelayMs: 2_000,
+    shouldRetry: isDatabaseAway,
+    onRetry: (err, attempt) => logger.warn({ err, attempt }, 'database not reachable at start; waiting'),
+  });
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const demo = config.demoSeed ? await seedDemo(db) : undefined;
 
   // Replies go out from API instances; several can share the outbox (rows are claimed with leases).
-  const outbox = runs('api') ? createOutbox({ db, logger }) : undefined;
+  const outbox = runs('api')
+    ? (await import('../outbound/outbox-worker.js')).createOutbox({ db, logger })
+    : undefined;
   const messengerOutbox = runs('api')
-    ? createMessengerOutbox({
+    ? (await import('../outbound/messengers/outbox.js')).createMessengerOutbox({
         db,
         logger,
         urls: config.vendorApiUrls,
@@ -58,53 +71,66 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     : undefined;
 
   const kafkaBus = config.kafka
-    ? createKafkaBus({
+    ? (await import('../bus/kafka-bus.js')).createKafkaBus({
         ...config.kafka,
         logger: logger.child({ component: 'bus' }),
         batchSize: config.routerBatchSize,
       })
     : undefined;
-  const bus: Bus = kafkaBus ?? createMemoryBus({ logger, batchSize: config.routerBatchSize });
+  const bus: Bus =
+    kafkaBus ??
+    (await import('../bus/memory-bus.js')).createMemoryBus({ logger, batchSize: config.routerBatchSize });
   await bus.start();
 
-  const router = createRouter({
-    db,
-    logger,
-    callbackDeadlineMin: config.callbackDeadlineMin,
-    meaningfulCallSec: config.meaningfulCallSec,
-    conversationIdleHours: config.conversationIdleHours,
-    defaultCountry: config.defaultCountry,
-    onRouted: (events, outcomes) => {
-      const now = Date.now();
-      const channel = new Map(events.map((e) => [e.id, e.channel]));
-      for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-      for (const o of outcomes)
-        metrics.routed.inc({
-          channel: channel.get(o.eventId) ?? 'unknown',
-          outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue'),
-        });
-    },
-  });
+  // The API's region changes reach this process's router at once (other processes: within its cache TTL).
+  const router: Router | undefined = runs('router') ? await startRouter() : undefined;
+  async function startRouter(): Promise<Router> {
+    const { createRouter } = await import('../router/router.js');
+    return createRouter({
+      db,
+      logger,
+      callbackDeadlineMin: config.callbackDeadlineMin,
+      meaningfulCallSec: config.meaningfulCallSec,
+      conversationIdleHours: config.conversationIdleHours,
+      defaultCountry: config.defaultCountry,
+      onRouted: (events, outcomes) => {
+        const now = Date.now();
+        const channel = new Map(events.map((e) => [e.id, e.channel]));
+        for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
+        for (const o of outcomes)
+          metrics.routed.inc({
+            channel: channel.get(o.eventId) ?? 'unknown',
+            outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue'),
+          });
+      },
+    });
+  }
   let subscription: Subscription | undefined;
-  if (runs('router')) subscription = await bus.subscribe(router.handle);
+  if (router) subscription = await bus.subscribe(router.handle);
   if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
 
-  const connectors: Connector[] = runs('connectors')
-    ? createConnectors({
-        config: {
-          defaultCountry: config.defaultCountry,
-          publicUrl: config.publicUrl,
-          formRateLimit: config.formRateLimit,
-          vendorApiUrls: config.vendorApiUrls,
-        },
-        logger,
-        bus,
-        settings: channelSettings(db),
-        cursors: cursorStore(db),
-        clients: clientDirectory(db, config.defaultCountry),
-        onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
-      })
-    : [];
+  const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
+  async function startConnectors(): Promise<Connector[]> {
+    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }] = await Promise.all([
+      import('../connectors/registry.js'),
+      import('../crm-core/repositories/channel-settings.repository.js'),
+      import('../router/client-directory.js'),
+    ]);
+    return createConnectors({
+      config: {
+        defaultCountry: config.defaultCountry,
+        publicUrl: config.publicUrl,
+        formRateLimit: config.formRateLimit,
+        vendorApiUrls: config.vendorApiUrls,
+      },
+      logger,
+      bus,
+      settings: channelSettings(db),
+      cursors: cursorStore(db),
+      clients: clientDirectory(db, config.defaultCountry),
+      onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
+    });
+  }
   const app = await buildServer({
     config: {
       adminToken: config.adminToken,
@@ -120,7 +146,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     api: runs('api'),
     outbox,
     messengerOutbox,
-    onRegionsChanged: router.invalidateRegions,
+    onRegionsChanged: () => router?.invalidateRegions(),
   });
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });

@@ -38,7 +38,11 @@ export const ErrorCodes = {
     retriable: true,
     doc: 'The event bus cannot take the event now; nothing was accepted. See Retry-After.',
   },
-  DB_UNAVAILABLE: { status: 503, retriable: true, doc: 'The database cannot be reached now.' },
+  DB_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    doc: 'The database cannot be reached now (restarting, unreachable); nothing was written. See Retry-After.',
+  },
   IDENTITY_RACE: {
     status: 503,
     retriable: true,
@@ -85,17 +89,50 @@ export function isProgrammingError(e: unknown): boolean {
   );
 }
 
+/**
+ * The database is away (restarting, unreachable, refusing connections), as opposed to answering: whatever was
+ * asked may well succeed once it is back, so such an error is retriable and never makes an event poison.
+ * - SQLSTATE class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
+ *   now (starting up / shutting down), 53300 too many connections;
+ * - Node socket errors: the server closed or refused the connection.
+ */
+export function isDatabaseAwayCode(code: string): boolean {
+  return (
+    code.startsWith('08') ||
+    ['57P01', '57P02', '57P03', '53300'].includes(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)
+  );
+}
+
+/**
+ * node-postgres raises a few connection failures as plain Errors without a code; these are its exact messages
+ * (pg/lib/client.js, pg-pool). They are matched here, once, so no caller ever has to look at message text.
+ */
+const PG_DRIVER_AWAY_MESSAGES = [
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Connection terminated due to connection timeout',
+  'Client has encountered a connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+];
+
+/** True for an AppError DB_UNAVAILABLE, an error with a database-away code, or the driver's codeless ones. */
+export function isDatabaseAway(e: unknown): boolean {
+  if (isAppError(e)) return e.code === 'DB_UNAVAILABLE';
+  const err = e as { code?: unknown; message?: unknown } | undefined;
+  if (typeof err?.code === 'string') return isDatabaseAwayCode(err.code);
+  return e instanceof Error && PG_DRIVER_AWAY_MESSAGES.includes(e.message);
+}
+
+/** The Retry-After a client is told while the database is away (a restart takes a few seconds). */
+export const DB_RETRY_AFTER_SEC = 2;
+
 export function isRetriable(e: unknown): boolean {
   if (isAppError(e)) return e.retriable;
   if (isProgrammingError(e)) return false;
   const err = e as { retriable?: boolean; code?: string } | undefined;
-  if (typeof err?.retriable === 'boolean') return err.retriable; // kafkajs errors carry this flag
-  // PostgreSQL: serialization failure, deadlock, unique race, connection problems are worth a retry.
-  if (
-    typeof err?.code === 'string' &&
-    ['40001', '40P01', '57P01', '08006', '08001', '08003', 'ECONNREFUSED', 'ECONNRESET'].includes(err.code)
-  ) {
-    return true;
-  }
-  return false;
+  if (typeof err?.retriable === 'boolean') return err.retriable; // kafkajs errors (and RetriesExhaustedError)
+  if (isDatabaseAway(e)) return true;
+  // PostgreSQL: a serialization failure or a deadlock is worth another try.
+  return typeof err?.code === 'string' && ['40001', '40P01'].includes(err.code);
 }

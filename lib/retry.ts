@@ -12,13 +12,20 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Thrown when the attempts ran out. It is as retriable as its cause: giving up here on a database restart or a
+ * broker election means "later", not "never", so an outer loop (the bus's redelivery) still tries again and an
+ * event is never dead-lettered for an outage.
+ */
 export class RetriesExhaustedError extends Error {
+  readonly retriable: boolean;
   constructor(
     readonly attempts: number,
     cause: unknown,
   ) {
     super(`gave up after ${attempts} attempts: ${(cause as Error)?.message ?? cause}`, { cause });
     this.name = 'RetriesExhaustedError';
+    this.retriable = isRetriable(cause);
   }
 }
 

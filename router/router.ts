@@ -5,9 +5,9 @@ import { listRegions, type RegionRow } from '../crm-core/repositories/region.rep
 import { type BusEvent, isDeliveryStatus, isInboundContact } from '../event/bus-event.js';
 import type { DeliveryStatus } from '../event/delivery-status.js';
 import type { InboundContact } from '../event/inbound-contact.js';
-import { isRetriable } from '../lib/errors.js';
+import { AppError, DB_RETRY_AFTER_SEC, isDatabaseAway, isRetriable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { retry } from '../lib/retry.js';
+import { backoffDelay, retry, sleep } from '../lib/retry.js';
 import { type RouteOutcome, routeBatch } from './route-batch.js';
 
 export interface RouterDeps {
@@ -21,6 +21,11 @@ export interface RouterDeps {
   defaultCountry?: string;
   /** Called after each committed batch (metrics, console notifications). */
   onRouted?: (events: InboundContact[], outcomes: RouteOutcome[]) => void;
+  /**
+   * How long one handler call waits for a database that is away before handing the batch back to the bus as
+   * retriable (the bus then backs off, keeps its group membership, and calls again). Default 15 s.
+   */
+  databaseAwayWaitMs?: number;
 }
 
 export interface Router {
@@ -33,10 +38,16 @@ const REGIONS_TTL_MS = 5_000;
 
 /**
  * The router's failure policy, in one place:
- * - a retriable error (identity race with another router, serialization failure, database blip) retries the
- *   whole batch transaction a few times, then is thrown so the bus redelivers later (nothing is committed);
- * - any other error is a poison event: the batch is split and routed one event per transaction, and the events
- *   that still fail are returned as failed, for the dead-letter topic, so a partition never blocks.
+ * - the database is away (restart, crash, refused connections: DB_UNAVAILABLE, or any failure while a ping gets
+ *   no answer): an outage, never the events' fault. The router waits for the database (pinging with back-off)
+ *   and routes the batch again once it answers; after databaseAwayWaitMs it throws DB_UNAVAILABLE (retriable),
+ *   the bus backs off and delivers the same batch again, for as long as the outage lasts. Nothing is split,
+ *   nothing is dead-lettered;
+ * - another retriable error (identity race with another router, serialization failure) retries the whole batch
+ *   transaction a few times, then is thrown so the bus redelivers later (nothing is committed);
+ * - any other error, from a database that answers, is a poison event: the batch is split and routed one event
+ *   per transaction, and the events that still fail are returned as failed, for the dead-letter topic, so a
+ *   partition never blocks.
  */
 export function createRouter(deps: RouterDeps): Router {
   const log = deps.logger.child({ component: 'router' });
@@ -62,12 +73,48 @@ export function createRouter(deps: RouterDeps): Router {
       retries: 6,
       initialDelayMs: 20,
       maxDelayMs: 1_000,
+      // An outage is waited out with pings (route below), not with blind transaction attempts.
+      shouldRetry: (err) => isRetriable(err) && !isDatabaseAway(err),
       onRetry: (err, attempt) => log.debug({ err, attempt, size: events.length }, 'retrying batch'),
     });
 
+  const awayWaitMs = deps.databaseAwayWaitMs ?? 15_000;
+  /** An outage rather than an answer: said so by the error, or the database does not answer a ping now. */
+  const databaseAway = async (err: unknown) =>
+    isDatabaseAway(err) || isDatabaseAway((err as Error).cause) || !(await deps.db.ping());
+
+  /** Routes events in one transaction; while the database is away, waits for it and tries again. */
+  async function route(events: InboundContact[]): Promise<RouteOutcome[]> {
+    const deadline = Date.now() + awayWaitMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await routeInTx(events);
+      } catch (err) {
+        if (!(await databaseAway(err))) throw err;
+        if (attempt === 1) log.warn({ err, size: events.length }, 'database away; waiting for it');
+        if (!(await waitForDatabase(deadline))) {
+          throw new AppError('DB_UNAVAILABLE', `database still away after ${awayWaitMs} ms`, {
+            cause: err,
+            retryAfterSec: DB_RETRY_AFTER_SEC,
+          });
+        }
+        log.info({ attempt, size: events.length }, 'database back; routing the batch again');
+      }
+    }
+  }
+
+  /** Pings with back-off (50 ms doubling up to 1 s) until the database answers; false at the deadline. */
+  async function waitForDatabase(deadline: number): Promise<boolean> {
+    for (let i = 1; Date.now() < deadline; i++) {
+      if (await deps.db.ping()) return true;
+      await sleep(Math.min(backoffDelay(i, 50, 1_000), Math.max(0, deadline - Date.now())));
+    }
+    return deps.db.ping();
+  }
+
   async function handle(events: InboundContact[]) {
     try {
-      const outcomes = await routeInTx(events);
+      const outcomes = await route(events);
       deps.onRouted?.(events, outcomes);
       return { failed: [] };
     } catch (err) {
@@ -78,7 +125,7 @@ export function createRouter(deps: RouterDeps): Router {
     const failed: { event: InboundContact; error: unknown }[] = [];
     for (const e of events) {
       try {
-        const outcomes = await routeInTx([e]);
+        const outcomes = await route([e]);
         deps.onRouted?.([e], outcomes);
       } catch (error) {
         if (isRetriable(error)) throw error;
@@ -120,6 +167,12 @@ export function createRouter(deps: RouterDeps): Router {
     } catch (error) {
       const cause = (error as Error).cause ?? error;
       if (isRetriable(cause) || isRetriable(error)) throw error;
+      // An outage is never the statuses' fault: hand them back to the bus instead of dead-lettering them.
+      if (await databaseAway(error))
+        throw new AppError('DB_UNAVAILABLE', 'database away while applying delivery statuses', {
+          cause: error,
+          retryAfterSec: DB_RETRY_AFTER_SEC,
+        });
       log.error({ err: error, size: statuses.length }, 'delivery statuses failed permanently; dead-lettered');
       return statuses.map((event) => ({ event, error }));
     }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from './database.js';
 
+// Beside the sources: crm-core/migrations; in the build (scripts/build.mjs): dist/app/<chunk>.js -> dist/migrations.
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 // Any constant works; it only has to be the same in every instance so concurrent starts queue up.
 const MIGRATION_LOCK_KEY = 727_001;

@@ -1,24 +1,48 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { AppError, DB_RETRY_AFTER_SEC, isAppError, isDatabaseAway } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
 import type { Database, Queryable, QueryResult } from './database.js';
 
 // BIGINT (int8) and NUMERIC come back as strings by default; counts and ids here fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
-export function createPgDatabase(opts: { connectionString: string; max?: number }): Database {
+export interface PgDatabaseOptions {
+  connectionString: string;
+  max?: number;
+  /** Told about lost connections (they never end the process); silent without one. */
+  logger?: Logger;
+}
+
+/**
+ * While the database is away (restart, crash, refused connections), every call here rejects with AppError
+ * DB_UNAVAILABLE (retriable, HTTP 503 + Retry-After) carrying the driver's error as its cause; an answer from a
+ * running database (constraint, data, syntax errors) passes through unchanged, with its SQLSTATE `code`.
+ */
+export function createPgDatabase(opts: PgDatabaseOptions): Database {
+  const log = opts.logger?.child({ component: 'pg' });
   const pool = new pg.Pool({
     connectionString: withSessionSettings(opts.connectionString),
     max: opts.max ?? 10,
   });
-  // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // A connection lost while a client is checked out (mid-transaction) is emitted as 'error' on that client;
+  // unheard, it would end the process. The pool's own listener covers idle clients only, so every client gets
+  // one for its whole life. The query that was running rejects on its own, and the client is not reused.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: describe(err) }, 'database connection lost'));
+  });
+  // An idle client losing its connection (server restart) is removed and replaced by the pool.
+  pool.on('error', (err) => log?.debug({ err: describe(err) }, 'idle database connection lost'));
+
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
       // Parameterised statements are prepared once per connection under a name derived from their text:
       // the hot paths (router batches, the PBX routing answer) then skip parsing on every call.
-      const r = params?.length
-        ? await c.query({ name: statementName(text), text, values: params as unknown[] })
-        : await c.query(text);
+      const r = await away(() =>
+        params?.length
+          ? c.query({ name: statementName(text), text, values: params as unknown[] })
+          : c.query(text),
+      );
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     },
   });
@@ -26,21 +50,24 @@ export function createPgDatabase(opts: { connectionString: string; max?: number 
     kind: 'pg',
     ...wrap(pool),
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await away(() => pool.connect());
+      // A client whose connection broke must leave the pool, not serve the next transaction.
+      let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
+        await away(() => client.query('BEGIN'));
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        await away(() => client.query('COMMIT'));
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (isDatabaseAway(err)) broken = err as Error;
+        else await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     async exec(sql) {
-      await pool.query(sql);
+      await away(() => pool.query(sql));
     },
     async ping() {
       try {
@@ -52,6 +79,27 @@ export function createPgDatabase(opts: { connectionString: string; max?: number 
     },
     close: () => pool.end(),
   };
+}
+
+/** Runs one driver call; a database-away failure becomes DB_UNAVAILABLE, anything else is rethrown as is. */
+async function away<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isDatabaseAway(err) && !isAppError(err)) {
+      throw new AppError('DB_UNAVAILABLE', 'the database cannot be reached now; try again shortly', {
+        cause: describe(err),
+        retryAfterSec: DB_RETRY_AFTER_SEC,
+      });
+    }
+    throw err;
+  }
+}
+
+/** What is worth keeping of a driver error: its code and message, never the statement's parameters. */
+function describe(err: unknown): Error {
+  const e = err as Error & { code?: string };
+  return Object.assign(new Error(e?.message ?? String(err)), e?.code ? { code: e.code } : {});
 }
 
 const names = new Map<string, string>();

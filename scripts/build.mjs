@@ -1,0 +1,45 @@
+/**
+ * `npm run build`: compiles the service ahead of time into dist/, so production starts with
+ * `node dist/app/main.js` and never compiles TypeScript at start. One ES-module bundle from app/main.ts with its
+ * dependencies (loading one file instead of a thousand from node_modules is most of a start's cost), split into
+ * chunks at the composition root's per-role dynamic imports, so a router still never loads the connectors' IMAP,
+ * MIME and SMTP libraries. The migrations' SQL is copied where crm-core/db/migrate.ts looks for it from a chunk
+ * (dist/app/../migrations). Type checking is `npm run lint`'s job (tsc --noEmit); esbuild only strips the types.
+ */
+import { cpSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, 'dist');
+/**
+ * Left to node_modules at run time: files they read from their own package directory (PGlite's WASM, the
+ * Swagger UI's static assets, @fastify/swagger's package.json) and native add-ons nobody installs (pg-native).
+ */
+const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-ui', 'pg-native'];
+
+const started = Date.now();
+rmSync(OUT, { recursive: true, force: true });
+const result = await build({
+  entryPoints: [join(ROOT, 'app', 'main.ts')],
+  outdir: join(OUT, 'app'),
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: EXTERNAL,
+  // Bundled CommonJS packages call require() for Node's built-ins; an ES module has none of its own.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
+cpSync(join(ROOT, 'crm-core', 'migrations'), join(OUT, 'migrations'), { recursive: true });
+const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+console.log(
+  `build: ${Object.keys(result.metafile.inputs).length} modules -> ${files.length} files in ${relative(process.cwd(), OUT) || OUT} (${Date.now() - started} ms)`,
+);
