@@ -27,6 +27,16 @@ describe('API OpenAPI document', () => {
         '/v1/leads/{id}',
         '/v1/{entity}/{id}/timeline',
         '/v1/admin/mailboxes/{id}',
+        '/v1/leads/{id}/status',
+        '/v1/leads/{id}/convert',
+        '/v1/duplicates',
+        '/v1/duplicates/{id}/merge',
+        '/v1/duplicates/{id}/dismiss',
+        '/v1/activities/{id}/complete',
+        '/v1/contacts/{id}/activities',
+        '/v1/deals/{id}/stage',
+        '/v1/deals/{id}/close',
+        '/v1/admin/settings/junk-return',
       ]),
     );
     for (const [path, ops] of Object.entries(doc.paths)) {
