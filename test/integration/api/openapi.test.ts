@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes, apiSecuritySchemes } from '../../../api/routes/index.js';
 import { loadConfig } from '../../../app/config.js';
 import { createTestPglite, type TestDatabase } from '../../support/db.js';
@@ -8,15 +8,19 @@ import { createTestPglite, type TestDatabase } from '../../support/db.js';
 /** api/server.ts registers @fastify/swagger before this plugin; the schemas must make a valid document. */
 describe('API OpenAPI document', () => {
   let t: TestDatabase | undefined;
+  // The database is made in the hook (its own, longer timeout): on a loaded machine PGlite start-up alone nears
+  // the test timeout.
+  beforeAll(async () => {
+    t = await createTestPglite();
+  });
   afterAll(async () => t?.drop());
 
   it('documents every route with tags, summary and bearer security', async () => {
-    t = await createTestPglite();
     const app = Fastify();
     await app.register(swagger, {
       openapi: { info: { title: 'test', version: '1' }, components: { securitySchemes: apiSecuritySchemes } },
     });
-    await app.register(apiRoutes, { db: t.db, config: loadConfig({ ADMIN_TOKEN: 'x'.repeat(20) }) });
+    await app.register(apiRoutes, { db: t!.db, config: loadConfig({ ADMIN_TOKEN: 'x'.repeat(20) }) });
     await app.ready();
     const doc = app.swagger() as {
       paths: Record<string, Record<string, { tags?: string[]; summary?: string; security?: unknown }>>;
