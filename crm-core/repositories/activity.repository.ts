@@ -226,16 +226,24 @@ export async function timeline(
   ).rows;
 }
 
-/** The operator's counters: overdue, due today, and open leads with nothing planned. */
+/** The operator's counters: overdue, due today, and open leads and deals with nothing planned. */
 export async function operatorCounters(db: Queryable, operatorId: number, now: Date, tz = 'UTC') {
-  const r = await db.query<{ overdue: number; due_today: number; leads_without_planned: number }>(
+  const r = await db.query<{
+    overdue: number;
+    due_today: number;
+    leads_without_planned: number;
+    deals_without_planned: number;
+  }>(
     `SELECT
        (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline < $2) AS overdue,
        (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline >= $2
            AND (deadline AT TIME ZONE $3)::date = ($2::timestamptz AT TIME ZONE $3)::date) AS due_today,
        (SELECT count(*)::int FROM leads l WHERE l.responsible_id = $1 AND l.status IN ('new', 'in_progress')
            AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.owner_type = 'lead' AND a.owner_id = l.id AND a.state = 'planned'))
-         AS leads_without_planned`,
+         AS leads_without_planned,
+       (SELECT count(*)::int FROM deals d WHERE d.responsible_id = $1 AND NOT d.closed
+           AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.owner_type = 'deal' AND a.owner_id = d.id AND a.state = 'planned'))
+         AS deals_without_planned`,
     [operatorId, now.toISOString(), tz],
   );
   return r.rows[0]!;
