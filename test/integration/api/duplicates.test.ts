@@ -129,6 +129,27 @@ for (const backend of await apiBackends()) {
       expect(deals.map((d) => d.title)).toEqual(['Kept']);
     });
 
+    it('an email answering a message still filed on the merged-away lead follows the pointer to the survivor', async () => {
+      const { byPhone, byEmail, c } = await pair(5);
+      await send(a.app, 'POST', `/v1/duplicates/${c.id}/merge`, anna, { survivor: byPhone });
+      // What a batch that read the thread before the merge committed sees: the message on the merged lead.
+      await t.db.query(
+        `UPDATE activities SET owner_type = 'lead', owner_id = $1 WHERE message_id = '<dup-5@x>'`,
+        [byEmail.id],
+      );
+      await a.router.handle([
+        emailEvent({
+          from: 'other-address@example.com',
+          messageId: '<dup-5-reply@x>',
+          inReplyTo: '<dup-5@x>',
+        }),
+      ]);
+      const reply = await t.db.query<{ owner_type: string; owner_id: number }>(
+        `SELECT owner_type, owner_id FROM activities WHERE message_id = '<dup-5-reply@x>'`,
+      );
+      expect(reply.rows[0]).toEqual({ owner_type: 'lead', owner_id: byPhone.id });
+    });
+
     it('dismisses a candidate: nothing moves', async () => {
       const { email, byEmail, c } = await pair(4);
       const r = await send(a.app, 'POST', `/v1/duplicates/${c.id}/dismiss`, anna);
