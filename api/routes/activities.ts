@@ -28,6 +28,7 @@ export function activityRoutes(app: FastifyInstance, ctx: RouteContext): void {
     '/v1/activities/:id/complete',
     {
       onRequest,
+      preValidation: s.optionalBody,
       schema: {
         tags: ['activities'],
         summary: 'Complete a planned callback, task, meeting or call',
@@ -41,7 +42,7 @@ export function activityRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request) =>
-      camel(await completeActivity(ctx.db, request.params.id, request.body ?? {}, operatorOf(request))),
+      camel(await completeActivity(ctx.db, request.params.id, request.body, operatorOf(request))),
   );
 
   app.patch<{ Params: { id: number }; Body: ActivityChange }>(

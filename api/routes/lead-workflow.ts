@@ -55,6 +55,7 @@ export function leadWorkflowRoutes(app: FastifyInstance, ctx: RouteContext): voi
     '/v1/leads/:id/convert',
     {
       onRequest,
+      preValidation: s.optionalBody,
       schema: {
         tags: ['leads'],
         summary: 'Convert a lead into a contact (new or existing), optionally with a company and a deal',
@@ -81,6 +82,6 @@ export function leadWorkflowRoutes(app: FastifyInstance, ctx: RouteContext): voi
         },
       },
     },
-    async (request) => convertLead(ctx.db, request.params.id, request.body ?? {}, operatorOf(request)),
+    async (request) => convertLead(ctx.db, request.params.id, request.body, operatorOf(request)),
   );
 }
