@@ -3,6 +3,7 @@ import { ADMIN_TOKEN, type ApiTestApp, apiBackends, buildApiApp } from '../../su
 import { activitiesOf, expectError, holderOf, type Item, send } from '../../support/crm.js';
 import type { TestDatabase } from '../../support/db.js';
 import { callEvent, emailEvent, formEvent } from '../../support/events.js';
+import { messageEvent } from '../../support/messages.js';
 
 for (const backend of await apiBackends()) {
   describe.skipIf(!backend.available)(`lead lifecycle and conversion on ${backend.name}`, () => {
@@ -136,6 +137,22 @@ for (const backend of await apiBackends()) {
       // The look-up answers the contact too.
       const look = await send(a.app, 'GET', '/v1/clients/lookup?phone=84955550003', anna);
       expect(look.body).toMatchObject({ found: true, entityType: 'contact', entityId: contactId });
+    });
+
+    it('a messenger conversation moves with the converted lead, and the next message joins it on the contact', async () => {
+      const chat = '700100';
+      await a.router.handle([messageEvent({ chat, id: `${chat}-1`, text: 'Hi', name: 'Tg client' })]);
+      const lead = (await holderOf(t.db, 'telegram', chat))!;
+      expect(lead.type).toBe('lead');
+      const r = await send(a.app, 'POST', `/v1/leads/${lead.id}/convert`, anna, {});
+      expect(r.body.moved.conversations).toBe(1);
+      await a.router.handle([messageEvent({ chat, id: `${chat}-2`, text: 'Still there?' })]);
+      const convs = await t.db.query<{ owner_type: string; owner_id: number; n: number }>(
+        `SELECT c.owner_type, c.owner_id, (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS n
+           FROM conversations c WHERE c.chat_id = $1`,
+        [chat],
+      );
+      expect(convs.rows).toEqual([{ owner_type: 'contact', owner_id: r.body.contactId, n: 2 }]);
     });
 
     it('converts into an existing contact, and refuses a second conversion', async () => {
