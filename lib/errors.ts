@@ -21,7 +21,11 @@ export const ErrorCodes = {
     doc: 'Authenticated but not allowed (e.g. origin not in the CORS allow-list).',
   },
   NOT_FOUND: { status: 404, retriable: false, doc: 'No such resource.' },
-  CONFLICT: { status: 409, retriable: false, doc: 'A unique value is already taken.' },
+  CONFLICT: {
+    status: 409,
+    retriable: false,
+    doc: "A unique value is already taken, or the record's state does not allow the change (a converted lead).",
+  },
   WINDOW_CLOSED: {
     status: 409,
     retriable: false,
@@ -47,6 +51,11 @@ export const ErrorCodes = {
     status: 503,
     retriable: true,
     doc: 'Another router created the same identity concurrently; the batch is retried.',
+  },
+  ENTITY_BUSY: {
+    status: 503,
+    retriable: true,
+    doc: 'The record is being written by the router right now (a merge or conversion could not lock it); retry.',
   },
   CONFIG: { status: 500, retriable: false, doc: 'Invalid configuration (start-up only).' },
   INTERNAL: { status: 500, retriable: false, doc: 'Unexpected error; see the logs.' },

@@ -7,11 +7,12 @@ import {
   type OperatorBrief,
   operatorsBrief,
 } from '../crm-core/repositories/report.repository.js';
+import { getJunkReturn, JUNK_RETURN_DEFAULT, type JunkReturn } from '../crm-core/services/crm-settings.js';
 import { type Identity, identityKey, normaliseSender } from '../event/identity.js';
 import { AppError } from '../lib/errors.js';
 import { matchClient } from './client-match.js';
 import { OperatorPicker } from './operator-picker.js';
-import { type OwnerRef, ownerKey } from './owner-resolution.js';
+import { type OwnerRef, ownerKey, redirectOf } from './owner-resolution.js';
 import { type RegionHints, resolveRegion } from './region-resolver.js';
 
 export interface LookupQuery {
@@ -78,7 +79,12 @@ export async function lookupClient(
     rows.map((r) => [identityKey(r as IdentityRef), { type: r.owner_type, id: r.owner_id }]),
   );
   const owners = await loadOwners(db, [...holders.values()]);
-  const { best, others, matchedBy } = matchClient(identities, holders, owners);
+  const { best, others, matchedBy } = matchClient(
+    identities,
+    holders,
+    owners,
+    await junkReturnFor(db, owners),
+  );
   if (!best) return { found: false, identities, wouldAssign: await predictAssignment(db, identities, hints) };
 
   const info = owners.get(ownerKey(best));
@@ -100,15 +106,30 @@ export async function lookupClient(
   };
 }
 
-/** Holders and, for converted leads, the contacts they became (effectiveOwner needs both). */
-export async function loadOwners(db: Queryable, refs: OwnerRef[]): Promise<Map<string, OwnerInfo>> {
+/**
+ * Holders and where they lead now: for converted leads the contacts they became, for merged entities their
+ * survivors, followed to the end of the chain (effectiveOwner needs them all). With lock (the router, inside its
+ * transaction), every entity row read is locked FOR KEY SHARE: see findOwners for why merges need it.
+ */
+export async function loadOwners(
+  db: Queryable,
+  refs: OwnerRef[],
+  opts: { lock?: boolean } = {},
+): Promise<Map<string, OwnerInfo>> {
   const key = (o: OwnerInfo) => ownerKey({ type: o.owner_type, id: o.owner_id });
-  const owners = new Map((await findOwners(db, refs)).map((o) => [key(o), o]));
-  const converted = [...owners.values()]
-    .filter((o) => o.converted_contact_id != null)
-    .map((o) => ({ type: 'contact' as const, id: o.converted_contact_id! }));
-  for (const o of await findOwners(db, converted)) owners.set(key(o), o);
+  const owners = new Map<string, OwnerInfo>();
+  let pending = refs;
+  for (let hops = 0; pending.length > 0 && hops < 16; hops++) {
+    const rows = await findOwners(db, pending, opts);
+    for (const o of rows) owners.set(key(o), o);
+    pending = rows.map(redirectOf).filter((r): r is OwnerRef => !!r && !owners.has(ownerKey(r)));
+  }
   return owners;
+}
+
+/** The junk-return policy, read only when a junk lead is among the owners (it matters for nothing else). */
+export async function junkReturnFor(db: Queryable, owners: Map<string, OwnerInfo>): Promise<JunkReturn> {
+  return [...owners.values()].some((o) => o.status === 'junk') ? getJunkReturn(db) : JUNK_RETURN_DEFAULT;
 }
 
 /** The router's region rules and operator picker, fed the same inputs, without locking or saving pointers. */

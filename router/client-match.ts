@@ -1,4 +1,5 @@
 import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
+import type { JunkReturn } from '../crm-core/services/crm-settings.js';
 import type { Identity } from '../event/identity.js';
 import { identityKey } from '../event/identity.js';
 import { effectiveOwner, type OwnerRef, ownerKey, rankOwners } from './owner-resolution.js';
@@ -13,7 +14,8 @@ export interface ClientMatch {
 
 /**
  * The router's matching rule applied to one query, in memory: each identity's holder is resolved with
- * effectiveOwner (a converted lead means its contact, a junk lead means nobody) and the holders are ranked with
+ * effectiveOwner (a converted lead means its contact, a merged entity its survivor, a junk lead nobody
+ * unless the business reopens junk leads) and the holders are ranked with
  * rankOwners, in the order of the identities (phones first, as normaliseSender gives them). Using the same two
  * functions is what makes the look-up answer the owner the next contact would actually land on.
  */
@@ -21,12 +23,13 @@ export function matchClient(
   identities: Identity[],
   holders: Map<string, OwnerRef>,
   owners: Map<string, OwnerInfo>,
+  junkReturn?: JunkReturn,
 ): ClientMatch {
   const matches: OwnerRef[] = [];
   const matchedBy = new Map<string, Pick<Identity, 'kind' | 'value'>[]>();
   for (const id of identities) {
     const held = holders.get(identityKey(id));
-    const eff = held && effectiveOwner(held, owners);
+    const eff = held && effectiveOwner(held, owners, junkReturn);
     if (!eff) continue;
     matches.push(eff);
     const list = matchedBy.get(ownerKey(eff)) ?? [];

@@ -1,4 +1,5 @@
 import type { OwnerInfo, OwnerType } from '../crm-core/repositories/identity.repository.js';
+import { JUNK_RETURN_DEFAULT, type JunkReturn } from '../crm-core/services/crm-settings.js';
 
 export interface OwnerRef {
   type: OwnerType;
@@ -10,17 +11,44 @@ export const ownerKey = (o: OwnerRef) => `${o.type}:${o.id}`;
 const RANK: Record<OwnerType, number> = { contact: 3, company: 2, lead: 1 };
 
 /**
- * Where an identity really points: a converted lead resolves to its contact; a junk lead points nowhere
- * (the client may come back as a new lead).
+ * Where a stored reference really leads now: a converted lead to its contact, a merged entity to its survivor
+ * (followed through the chain the owners map holds). Undefined for a reference that does not move.
  */
-export function effectiveOwner(ref: OwnerRef, owners: Map<string, OwnerInfo>): OwnerRef | undefined {
-  if (ref.type !== 'lead') return ref;
-  const lead = owners.get(ownerKey(ref));
-  if (!lead) return ref;
-  if (lead.status === 'converted' && lead.converted_contact_id != null)
-    return { type: 'contact', id: lead.converted_contact_id };
-  if (lead.status === 'junk') return undefined;
-  return ref;
+export function redirectOf(o: OwnerInfo): OwnerRef | undefined {
+  if (o.merged_into_type && o.merged_into_id != null)
+    return { type: o.merged_into_type, id: o.merged_into_id };
+  if (o.owner_type === 'lead' && o.status === 'converted' && o.converted_contact_id != null)
+    return { type: 'contact', id: o.converted_contact_id };
+  return undefined;
+}
+
+/** Follows redirectOf through the owners map (a survivor may itself have been merged later). */
+export function currentOwner(ref: OwnerRef, owners: Map<string, OwnerInfo>): OwnerRef {
+  let cur = ref;
+  for (let hops = 0; hops < 16; hops++) {
+    const info = owners.get(ownerKey(cur));
+    const next = info && redirectOf(info);
+    if (!next) return cur;
+    cur = next;
+  }
+  return cur;
+}
+
+/**
+ * Where an identity really points: a converted lead resolves to its contact and a merged entity to its
+ * survivor; a junk lead points nowhere (the client comes back as a new lead), unless the business chose to
+ * reopen junk leads (JunkReturn 'reopen').
+ */
+export function effectiveOwner(
+  ref: OwnerRef,
+  owners: Map<string, OwnerInfo>,
+  junkReturn: JunkReturn = JUNK_RETURN_DEFAULT,
+): OwnerRef | undefined {
+  const cur = currentOwner(ref, owners);
+  if (cur.type !== 'lead') return cur;
+  const lead = owners.get(ownerKey(cur));
+  if (lead?.status === 'junk' && junkReturn !== 'reopen') return undefined;
+  return cur;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
 import type { RegionRow } from '../crm-core/repositories/region.repository.js';
+import type { JunkReturn } from '../crm-core/services/crm-settings.js';
 import { identityKey } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { callKey } from './call-merge.js';
@@ -43,6 +44,8 @@ export interface PlanLookups {
   /** Call key -> owner of the call's stored activity, unless that is the line queue. */
   callOwners: Map<string, OwnerRef>;
   regions: RegionRow[];
+  /** What a junk lead's identities mean: nobody (a new lead takes them over) or the junk lead, reopened. */
+  junkReturn?: JunkReturn;
 }
 
 export interface PlanOptions {
@@ -83,7 +86,7 @@ export function planBatch(
       const k = identityKey(i);
       if (t.kind === 'new-lead') return batchLeads.get(k) === t.index;
       const held = identityOwners.get(k);
-      const eff = held && effectiveOwner(held, lk.owners);
+      const eff = held && effectiveOwner(held, lk.owners, lk.junkReturn);
       return t.kind === 'existing' && [held, eff].some((o) => o && ownerKey(o) === ownerKey(t.ref));
     });
 
@@ -119,7 +122,7 @@ export function planBatch(
       }
       const held = identityOwners.get(key);
       if (!held) continue;
-      const eff = effectiveOwner(held, lk.owners);
+      const eff = effectiveOwner(held, lk.owners, lk.junkReturn);
       if (eff) matches.push({ ref: eff, identity: id });
       else takeOver.push(id); // held by a junk lead
     }

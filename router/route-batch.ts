@@ -1,11 +1,13 @@
 import type { Queryable } from '../crm-core/db/database.js';
 import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as duplicates from '../crm-core/repositories/duplicate.repository.js';
+import type { OwnerInfo } from '../crm-core/repositories/identity.repository.js';
 import * as identities from '../crm-core/repositories/identity.repository.js';
 import * as leads from '../crm-core/repositories/lead.repository.js';
 import * as outbound from '../crm-core/repositories/outbound-email.repository.js';
 import * as processed from '../crm-core/repositories/processed-event.repository.js';
 import type * as regionsRepo from '../crm-core/repositories/region.repository.js';
+import { recordChange } from '../crm-core/services/timeline.js';
 import { identityKey, normaliseEmail } from '../event/identity.js';
 import type { InboundContact } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
@@ -13,12 +15,12 @@ import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
 import { callKey } from './call-merge.js';
-import { loadOwners } from './client-lookup.js';
+import { junkReturnFor, loadOwners } from './client-lookup.js';
 import { joinSharedContacts, withSharedPhone } from './contact-share.js';
 import { isMessengerMessage, type MessageItem, routeMessages } from './conversations.js';
 import { bounceOf, threadParents } from './email-thread.js';
 import { writeOrderDeals } from './order-deals.js';
-import { type OwnerRef, ownerKey } from './owner-resolution.js';
+import { currentOwner, type OwnerRef, ownerKey } from './owner-resolution.js';
 import { type Decision, planBatch, type Target } from './plan.js';
 
 export interface RouteOptions {
@@ -82,17 +84,25 @@ export async function routeBatch(
     events.flatMap((e) => e.sender.identities),
   );
   const threadRows = await activities.ownersByMessageIds(tx, [...new Set(events.flatMap(threadParents))]);
-  const ownerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null =>
+  const storedOwnerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null =>
     t.owner_id != null && t.owner_type !== 'queue'
       ? { type: t.owner_type as OwnerRef['type'], id: t.owner_id }
       : null;
   const ownerRefs: OwnerRef[] = [
     ...idRows.map((r) => ({ type: r.owner_type, id: r.owner_id })),
-    ...threadRows.map(ownerOfMessage).filter((o): o is OwnerRef => o != null),
+    ...threadRows.map(storedOwnerOfMessage).filter((o): o is OwnerRef => o != null),
     ...callOwners.values(),
   ];
-  // Holders, and for converted leads the contacts they became (the router and the lookup API share this).
-  const owners = await loadOwners(tx, ownerRefs);
+  // Holders, and where converted leads and merged entities lead now (the router and the lookup API share this).
+  // Locked (KEY SHARE) until COMMIT: a merge or conversion of one of them either waits for this batch and then
+  // moves what it wrote, or has committed and its pointers are read here (crm-core/services/entity-transfer.ts).
+  // Call rows need no redirect: they are locked above and a merge moves them only under its own row locks.
+  const owners = await loadOwners(tx, ownerRefs, { lock: true });
+  const ownerOfMessage = (t: (typeof threadRows)[number]): OwnerRef | null => {
+    const stored = storedOwnerOfMessage(t);
+    return stored && currentOwner(stored, owners);
+  };
+  const junkReturn = await junkReturnFor(tx, owners);
   const regions = await opts.regions(tx);
 
   const { decisions, newLeads } = planBatch(
@@ -114,6 +124,7 @@ export async function routeBatch(
       ),
       callOwners,
       regions,
+      junkReturn,
     },
     {
       // Outbound calls to unknown numbers create a lead only when the line says so; blocked callers never do.
@@ -149,6 +160,7 @@ export async function routeBatch(
     t.kind === 'existing' ? t.ref : t.kind === 'new-lead' ? { type: 'lead', id: leadIds[t.index]! } : null;
 
   await writeIdentities(tx, decisions, resolve);
+  if (junkReturn === 'reopen') await reopenJunkLeads(tx, decisions, owners);
   const needing = new Set(decisions.filter((d) => d.needsOperator));
   // Activities of contacts that still need an operator are written unassigned and filled in below.
   const responsibleOf = (d: Decision, owner: OwnerRef | null) =>
@@ -261,4 +273,25 @@ async function writeIdentities(
       })),
     ),
   );
+}
+
+/** JUNK_RETURN 'reopen': a junk lead a contact lands on is open again ('new'), and its timeline says why. */
+async function reopenJunkLeads(tx: Queryable, decisions: Decision[], owners: Map<string, OwnerInfo>) {
+  const reopened = new Map<number, Decision>();
+  for (const d of decisions) {
+    if (d.target.kind !== 'existing' || d.target.ref.type !== 'lead') continue;
+    if (owners.get(ownerKey(d.target.ref))?.status === 'junk' && !reopened.has(d.target.ref.id))
+      reopened.set(d.target.ref.id, d);
+  }
+  if (reopened.size === 0) return;
+  const ids = await leads.reopenJunkLeads(tx, [...reopened.keys()]);
+  for (const id of ids) {
+    const e = reopened.get(id)!.event;
+    await recordChange(tx, { type: 'lead', id }, `Lead reopened: the client came back (${e.channel})`, {
+      change: 'status',
+      from: 'junk',
+      to: 'new',
+      by: { kind: 'router', eventId: e.id },
+    });
+  }
 }

@@ -24,13 +24,20 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
       onRequest: ctx.auth.requireOperator,
       schema: {
         tags: ['operators'],
-        summary: "The caller's overdue and due-today planned activities, and open leads with nothing planned",
+        summary:
+          "The caller's overdue and due-today planned activities, and open leads and deals with nothing planned",
         description:
           'With the admin token, `operatorId` says whose counters; operators always get their own.',
         security,
         querystring: body({ operatorId: id, tz: { type: 'string', maxLength: 64, default: 'UTC' } }),
         response: {
-          200: obj({ operatorId: int, overdue: int, dueToday: int, leadsWithoutPlanned: int }),
+          200: obj({
+            operatorId: int,
+            overdue: int,
+            dueToday: int,
+            leadsWithoutPlanned: int,
+            dealsWithoutPlanned: int,
+          }),
           ...errors(400, 401, 404),
         },
       },
@@ -51,6 +58,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
         overdue: c.overdue,
         dueToday: c.due_today,
         leadsWithoutPlanned: c.leads_without_planned,
+        dealsWithoutPlanned: c.deals_without_planned,
       };
     },
   );

@@ -101,7 +101,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
           'exclusive; both are ISO 8601 date-times with a zone.',
         security: s.security,
         querystring: s.body({
-          status: { type: 'string', enum: ['new', 'in_progress', 'converted', 'junk'] },
+          status: { type: 'string', enum: ['new', 'in_progress', 'converted', 'junk', 'merged'] },
           responsible: s.id,
           source: { type: 'string', minLength: 1, maxLength: 200 },
           createdFrom: s.time,
@@ -157,7 +157,10 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
           ownerId: s.id,
           responsible: s.id,
           state: { type: 'string', enum: ['planned', 'completed'] },
-          type: { type: 'string', enum: ['call', 'email', 'message', 'form', 'callback', 'task', 'meeting'] },
+          type: {
+            type: 'string',
+            enum: ['call', 'email', 'message', 'form', 'callback', 'task', 'meeting', 'note', 'system'],
+          },
           ...s.page(),
         }),
         response: { 200: s.list(s.activity), ...s.errors(400, 401) },

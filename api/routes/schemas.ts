@@ -134,3 +134,8 @@ export const region = obj({
 
 export const list = (item: unknown) =>
   obj({ items: { type: 'array', items: item }, limit: int, offset: int }, ['items']);
+
+/** preValidation hook for actions whose body is all optional: no body at all means `{}`, not a 400. */
+export async function optionalBody(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}

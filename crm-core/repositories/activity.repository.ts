@@ -3,7 +3,7 @@ import type { Queryable } from '../db/database.js';
 export interface NewActivity {
   ownerType: 'lead' | 'contact' | 'company' | 'deal' | 'queue';
   ownerId: number | null;
-  type: 'call' | 'email' | 'message' | 'form' | 'callback' | 'task' | 'meeting';
+  type: 'call' | 'email' | 'message' | 'form' | 'callback' | 'task' | 'meeting' | 'note' | 'system';
   direction: 'inbound' | 'outbound' | null;
   state: 'planned' | 'completed';
   subject: string | null;
@@ -40,6 +40,7 @@ export interface ActivityRow {
   message_id: string | null;
   thread_ref: string | null;
   details: Record<string, unknown>;
+  created_by?: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -225,17 +226,84 @@ export async function timeline(
   ).rows;
 }
 
-/** The operator's counters: overdue, due today, and open leads with nothing planned. */
+/** The operator's counters: overdue, due today, and open leads and deals with nothing planned. */
 export async function operatorCounters(db: Queryable, operatorId: number, now: Date, tz = 'UTC') {
-  const r = await db.query<{ overdue: number; due_today: number; leads_without_planned: number }>(
+  const r = await db.query<{
+    overdue: number;
+    due_today: number;
+    leads_without_planned: number;
+    deals_without_planned: number;
+  }>(
     `SELECT
        (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline < $2) AS overdue,
        (SELECT count(*)::int FROM activities WHERE responsible_id = $1 AND state = 'planned' AND deadline >= $2
            AND (deadline AT TIME ZONE $3)::date = ($2::timestamptz AT TIME ZONE $3)::date) AS due_today,
        (SELECT count(*)::int FROM leads l WHERE l.responsible_id = $1 AND l.status IN ('new', 'in_progress')
            AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.owner_type = 'lead' AND a.owner_id = l.id AND a.state = 'planned'))
-         AS leads_without_planned`,
+         AS leads_without_planned,
+       (SELECT count(*)::int FROM deals d WHERE d.responsible_id = $1 AND NOT d.closed
+           AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.owner_type = 'deal' AND a.owner_id = d.id AND a.state = 'planned'))
+         AS deals_without_planned`,
     [operatorId, now.toISOString(), tz],
+  );
+  return r.rows[0]!;
+}
+
+/** One activity written through the API (a task, a note, a workflow record), with the operator who wrote it. */
+export async function insertActivity(
+  db: Queryable,
+  a: NewActivity & { createdBy: number | null },
+): Promise<ActivityRow> {
+  const r = await db.query<ActivityRow>(
+    `INSERT INTO activities (${COLUMNS}, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+     RETURNING *`,
+    [...params([a]).map((col) => col[0]), a.createdBy],
+  );
+  return r.rows[0]!;
+}
+
+/** The activity, locked until the transaction ends (complete / reschedule / reassign read, decide, write). */
+export async function lockActivity(db: Queryable, id: number): Promise<ActivityRow | undefined> {
+  return (await db.query<ActivityRow>('SELECT * FROM activities WHERE id = $1 FOR UPDATE', [id])).rows[0];
+}
+
+export async function completeActivity(
+  db: Queryable,
+  id: number,
+  at: Date,
+  details: Record<string, unknown>,
+): Promise<ActivityRow> {
+  const r = await db.query<ActivityRow>(
+    `UPDATE activities SET state = 'completed', completed_at = $2, details = details || $3::jsonb, updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [id, at.toISOString(), JSON.stringify(details)],
+  );
+  return r.rows[0]!;
+}
+
+/** Reschedule / reassign / re-word a planned activity; the change is appended to details.changes. */
+export async function updatePlannedActivity(
+  db: Queryable,
+  id: number,
+  p: { deadline?: string; responsibleId?: number; subject?: string; body?: string | null },
+  change: Record<string, unknown>,
+): Promise<ActivityRow> {
+  const r = await db.query<ActivityRow>(
+    `UPDATE activities SET deadline = COALESCE($2::timestamptz, deadline),
+            responsible_id = COALESCE($3::int, responsible_id), subject = COALESCE($4::text, subject),
+            body = CASE WHEN $5::boolean THEN $6::text ELSE body END, updated_at = now(),
+            details = jsonb_set(details, '{changes}', COALESCE(details->'changes', '[]'::jsonb) || jsonb_build_array($7::jsonb))
+      WHERE id = $1 RETURNING *`,
+    [
+      id,
+      p.deadline ?? null,
+      p.responsibleId ?? null,
+      p.subject ?? null,
+      p.body !== undefined,
+      p.body ?? null,
+      JSON.stringify(change),
+    ],
   );
   return r.rows[0]!;
 }

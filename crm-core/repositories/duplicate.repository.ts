@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { OwnerType } from './identity.repository.js';
 
 export interface DuplicateCandidate {
   eventId: string;
@@ -26,5 +27,88 @@ export async function insertDuplicateCandidates(db: Queryable, rows: DuplicateCa
       col('identityKind'),
       col('identityValue'),
     ],
+  );
+}
+
+export interface CandidateRow {
+  id: number;
+  event_id: string;
+  chosen_type: OwnerType;
+  chosen_id: number;
+  other_type: OwnerType;
+  other_id: number;
+  identity_kind: string;
+  identity_value: string;
+  resolved: boolean;
+  resolution: 'merged' | 'dismissed' | 'superseded' | null;
+  resolved_at: Date | null;
+  resolved_by: number | null;
+  survivor_type: OwnerType | null;
+  survivor_id: number | null;
+  created_at: Date;
+}
+
+export async function listCandidates(
+  db: Queryable,
+  f: { state: 'open' | 'resolved' | 'all'; limit: number; offset: number },
+): Promise<CandidateRow[]> {
+  return (
+    await db.query<CandidateRow>(
+      `SELECT * FROM duplicate_candidates
+        WHERE ($1 = 'all' OR resolved = ($1 = 'resolved'))
+        ORDER BY id DESC LIMIT $2 OFFSET $3`,
+      [f.state, f.limit, f.offset],
+    )
+  ).rows;
+}
+
+export async function lockCandidate(db: Queryable, id: number): Promise<CandidateRow | undefined> {
+  return (await db.query<CandidateRow>('SELECT * FROM duplicate_candidates WHERE id = $1 FOR UPDATE', [id]))
+    .rows[0];
+}
+
+export async function resolveCandidate(
+  db: Queryable,
+  id: number,
+  r: { resolution: 'merged' | 'dismissed'; by: number; survivor: { type: string; id: number } | null },
+): Promise<CandidateRow> {
+  return (
+    await db.query<CandidateRow>(
+      `UPDATE duplicate_candidates SET resolved = true, resolution = $2, resolved_by = $3, resolved_at = now(),
+              survivor_type = $4, survivor_id = $5
+        WHERE id = $1 RETURNING *`,
+      [id, r.resolution, r.by, r.survivor?.type ?? null, r.survivor?.id ?? null],
+    )
+  ).rows[0]!;
+}
+
+/**
+ * After `from` was merged or converted into `to`: open candidates naming `from` are settled as superseded, and
+ * the same questions are asked again about `to` (unless they now pair `to` with itself).
+ */
+export async function supersedeCandidates(
+  db: Queryable,
+  from: { type: string; id: number },
+  to: { type: string; id: number },
+): Promise<void> {
+  await db.query(
+    `WITH old AS (
+       UPDATE duplicate_candidates SET resolved = true, resolution = 'superseded', resolved_at = now(),
+              survivor_type = $3, survivor_id = $4
+        WHERE NOT resolved AND ((chosen_type = $1 AND chosen_id = $2) OR (other_type = $1 AND other_id = $2))
+        RETURNING *
+     ), again AS (
+       SELECT event_id,
+              CASE WHEN chosen_type = $1 AND chosen_id = $2 THEN $3 ELSE chosen_type END AS chosen_type,
+              CASE WHEN chosen_type = $1 AND chosen_id = $2 THEN $4 ELSE chosen_id END AS chosen_id,
+              CASE WHEN other_type = $1 AND other_id = $2 THEN $3 ELSE other_type END AS other_type,
+              CASE WHEN other_type = $1 AND other_id = $2 THEN $4 ELSE other_id END AS other_id,
+              identity_kind, identity_value
+         FROM old
+     )
+     INSERT INTO duplicate_candidates (event_id, chosen_type, chosen_id, other_type, other_id, identity_kind, identity_value)
+     SELECT * FROM again WHERE NOT (chosen_type = other_type AND chosen_id = other_id)
+     ON CONFLICT (chosen_type, chosen_id, other_type, other_id) DO NOTHING`,
+    [from.type, from.id, to.type, to.id],
   );
 }

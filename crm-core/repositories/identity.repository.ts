@@ -22,6 +22,9 @@ export interface OwnerInfo {
   converted_contact_id: number | null;
   /** contacts only */
   company_id: number | null;
+  /** set when the entity was merged into another (duplicates): where its contacts belong now */
+  merged_into_type: OwnerType | null;
+  merged_into_id: number | null;
 }
 
 /** Every identity row matching any of the given (kind, value) pairs, in one round trip. */
@@ -100,23 +103,37 @@ export async function markBouncing(db: Queryable, emails: string[]): Promise<num
   return r.rowCount;
 }
 
-/** Owner details (responsible, region, lead status) for a set of owners, in one round trip. */
+/**
+ * Owner details (responsible, region, lead status, merge pointer) for a set of owners, in one round trip.
+ * With lock, the entity rows are locked FOR KEY SHARE until the transaction ends, table by table and by id (one
+ * global order). That is the router's side of the merge/conversion protocol (crm-core/services/entity-transfer.ts):
+ * a merge locks both entities FOR UPDATE, so a batch either locked an owner first (and the merge, waiting, then
+ * moves what the batch wrote) or waits for the merge and reads the merged row with its pointer. KEY SHARE does
+ * not conflict with other routers' locks nor with their UPDATEs of the responsible.
+ */
 export async function findOwners(
   db: Queryable,
   owners: { type: OwnerType; id: number }[],
+  opts: { lock?: boolean } = {},
 ): Promise<OwnerInfo[]> {
   if (owners.length === 0) return [];
   const ids = (t: OwnerType) => [...new Set(owners.filter((o) => o.type === t).map((o) => o.id))];
+  const lock = opts.lock ? 'ORDER BY id FOR KEY SHARE' : '';
   const r = await db.query<OwnerInfo>(
-    `SELECT 'lead' AS owner_type, l.id AS owner_id, l.responsible_id, o.active AS responsible_active, l.region_id,
-            l.name, l.status, l.converted_contact_id, NULL::int AS company_id
-       FROM leads l LEFT JOIN operators o ON o.id = l.responsible_id WHERE l.id = ANY($1::int[])
+    `WITH l AS MATERIALIZED (SELECT * FROM leads WHERE id = ANY($1::int[]) ${lock}),
+          c AS MATERIALIZED (SELECT * FROM contacts WHERE id = ANY($2::int[]) ${lock}),
+          co AS MATERIALIZED (SELECT * FROM companies WHERE id = ANY($3::int[]) ${lock})
+     SELECT 'lead' AS owner_type, l.id AS owner_id, l.responsible_id, o.active AS responsible_active, l.region_id,
+            l.name, l.status, l.converted_contact_id, NULL::int AS company_id, l.merged_into_type, l.merged_into_id
+       FROM l LEFT JOIN operators o ON o.id = l.responsible_id
      UNION ALL
-     SELECT 'contact', c.id, c.responsible_id, o.active, c.region_id, c.name, NULL, NULL, c.company_id
-       FROM contacts c LEFT JOIN operators o ON o.id = c.responsible_id WHERE c.id = ANY($2::int[])
+     SELECT 'contact', c.id, c.responsible_id, o.active, c.region_id, c.name, NULL, NULL, c.company_id,
+            c.merged_into_type, c.merged_into_id
+       FROM c LEFT JOIN operators o ON o.id = c.responsible_id
      UNION ALL
-     SELECT 'company', c.id, c.responsible_id, o.active, c.region_id, c.name, NULL, NULL, NULL
-       FROM companies c LEFT JOIN operators o ON o.id = c.responsible_id WHERE c.id = ANY($3::int[])`,
+     SELECT 'company', co.id, co.responsible_id, o.active, co.region_id, co.name, NULL, NULL, NULL,
+            co.merged_into_type, co.merged_into_id
+       FROM co LEFT JOIN operators o ON o.id = co.responsible_id`,
     [ids('lead'), ids('contact'), ids('company')],
   );
   return r.rows;

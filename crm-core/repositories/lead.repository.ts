@@ -29,6 +29,12 @@ export interface LeadRow {
   utm: Record<string, string>;
   converted_contact_id: number | null;
   converted_company_id: number | null;
+  converted_deal_id: number | null;
+  converted_at: Date | null;
+  junk_reason: string | null;
+  merged_into_type: string | null;
+  merged_into_id: number | null;
+  merged_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -108,4 +114,40 @@ export async function getContact(db: Queryable, id: number) {
 
 export async function getCompany(db: Queryable, id: number) {
   return (await db.query<Record<string, unknown>>('SELECT * FROM companies WHERE id = $1', [id])).rows[0];
+}
+
+export async function setLeadStatus(
+  db: Queryable,
+  id: number,
+  status: 'new' | 'in_progress' | 'junk',
+  junkReason: string | null,
+): Promise<LeadRow> {
+  const r = await db.query<LeadRow>(
+    'UPDATE leads SET status = $2, junk_reason = $3, updated_at = now() WHERE id = $1 RETURNING *',
+    [id, status, junkReason],
+  );
+  return r.rows[0]!;
+}
+
+export async function markConverted(
+  db: Queryable,
+  id: number,
+  to: { contactId: number; companyId: number | null; dealId: number | null },
+): Promise<void> {
+  await db.query(
+    `UPDATE leads SET status = 'converted', converted_contact_id = $2, converted_company_id = $3,
+            converted_deal_id = $4, converted_at = now(), updated_at = now() WHERE id = $1`,
+    [id, to.contactId, to.companyId, to.dealId],
+  );
+}
+
+/** Junk leads a returning client reopens (JUNK_RETURN 'reopen'); returns the ids actually reopened. */
+export async function reopenJunkLeads(db: Queryable, ids: number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const r = await db.query<{ id: number }>(
+    `UPDATE leads SET status = 'new', junk_reason = NULL, updated_at = now()
+      WHERE id = ANY($1::int[]) AND status = 'junk' RETURNING id`,
+    [ids],
+  );
+  return r.rows.map((x) => x.id);
 }

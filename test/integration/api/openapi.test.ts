@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes, apiSecuritySchemes } from '../../../api/routes/index.js';
 import { loadConfig } from '../../../app/config.js';
 import { createTestPglite, type TestDatabase } from '../../support/db.js';
@@ -8,15 +8,19 @@ import { createTestPglite, type TestDatabase } from '../../support/db.js';
 /** api/server.ts registers @fastify/swagger before this plugin; the schemas must make a valid document. */
 describe('API OpenAPI document', () => {
   let t: TestDatabase | undefined;
+  // The database is made in the hook (its own, longer timeout): on a loaded machine PGlite start-up alone nears
+  // the test timeout.
+  beforeAll(async () => {
+    t = await createTestPglite();
+  });
   afterAll(async () => t?.drop());
 
   it('documents every route with tags, summary and bearer security', async () => {
-    t = await createTestPglite();
     const app = Fastify();
     await app.register(swagger, {
       openapi: { info: { title: 'test', version: '1' }, components: { securitySchemes: apiSecuritySchemes } },
     });
-    await app.register(apiRoutes, { db: t.db, config: loadConfig({ ADMIN_TOKEN: 'x'.repeat(20) }) });
+    await app.register(apiRoutes, { db: t!.db, config: loadConfig({ ADMIN_TOKEN: 'x'.repeat(20) }) });
     await app.ready();
     const doc = app.swagger() as {
       paths: Record<string, Record<string, { tags?: string[]; summary?: string; security?: unknown }>>;
@@ -27,6 +31,16 @@ describe('API OpenAPI document', () => {
         '/v1/leads/{id}',
         '/v1/{entity}/{id}/timeline',
         '/v1/admin/mailboxes/{id}',
+        '/v1/leads/{id}/status',
+        '/v1/leads/{id}/convert',
+        '/v1/duplicates',
+        '/v1/duplicates/{id}/merge',
+        '/v1/duplicates/{id}/dismiss',
+        '/v1/activities/{id}/complete',
+        '/v1/contacts/{id}/activities',
+        '/v1/deals/{id}/stage',
+        '/v1/deals/{id}/close',
+        '/v1/admin/settings/junk-return',
       ]),
     );
     for (const [path, ops] of Object.entries(doc.paths)) {

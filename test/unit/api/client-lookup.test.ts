@@ -13,6 +13,8 @@ const owner = (o: Partial<OwnerInfo> & Pick<OwnerInfo, 'owner_type' | 'owner_id'
   status: null,
   converted_contact_id: null,
   company_id: null,
+  merged_into_type: null,
+  merged_into_id: null,
   ...o,
 });
 const ownersMap = (...os: OwnerInfo[]) => new Map(os.map((o) => [`${o.owner_type}:${o.owner_id}`, o]));
@@ -46,5 +48,37 @@ describe('matchClient', () => {
       ownersMap(owner({ owner_type: 'lead', owner_id: 1, status: 'junk' })),
     );
     expect(junk.best).toBeUndefined();
+  });
+
+  it('follows merge pointers through a chain to the survivor, and counts two merged holders as one client', () => {
+    const holders = new Map([
+      ['phone:+74951112233', { type: 'lead' as const, id: 1 }],
+      ['email:a@example.com', { type: 'contact' as const, id: 7 }],
+    ]);
+    const m = matchClient(
+      [phone, email],
+      holders,
+      ownersMap(
+        owner({
+          owner_type: 'lead',
+          owner_id: 1,
+          status: 'merged',
+          merged_into_type: 'contact',
+          merged_into_id: 7,
+        }),
+        owner({ owner_type: 'contact', owner_id: 7, merged_into_type: 'contact', merged_into_id: 8 }),
+        owner({ owner_type: 'contact', owner_id: 8 }),
+      ),
+    );
+    expect(m.best).toEqual({ type: 'contact', id: 8 });
+    expect(m.others).toEqual([]);
+    expect(m.matchedBy.get('contact:8')).toHaveLength(2);
+  });
+
+  it('finds a junk lead when the business reopens junk leads', () => {
+    const holders = new Map([['phone:+74951112233', { type: 'lead' as const, id: 1 }]]);
+    const owners = ownersMap(owner({ owner_type: 'lead', owner_id: 1, status: 'junk' }));
+    expect(matchClient([phone], holders, owners, 'reopen').best).toEqual({ type: 'lead', id: 1 });
+    expect(matchClient([phone], holders, owners, 'new_lead').best).toBeUndefined();
   });
 });
