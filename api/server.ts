@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
-import { registerErrorHandler } from './error-handler.js';
+import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 
 export interface ServerDeps {
@@ -37,6 +37,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ) as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 25 * 1024 * 1024,
+    ...httpOptions(),
   });
   registerErrorHandler(app);
   app.addHook('onResponse', async (req, reply) => {

@@ -14,7 +14,6 @@ import { clientRoutes } from './clients.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
 import { duplicateRoutes } from './duplicates.js';
-import { toApiError } from './errors.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
@@ -43,14 +42,11 @@ export interface ApiDeps {
  * token for /v1/admin/*, operator tokens (or the admin token, for reads) elsewhere. Access model: any operator
  * may read every lead, contact, company and activity; there is no per-operator visibility yet.
  *
- * Encapsulated on purpose (no fastify-plugin): the `principal` decorator and the error translation below apply
- * to these routes only. Translated errors are rethrown to the parent, i.e. the central error handler.
+ * Encapsulated on purpose (no fastify-plugin): the `principal` decorator applies to these routes only. Errors go
+ * to the central error handler (api/error-handler.ts), which names the field.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  app.setErrorHandler((err) => {
-    throw toApiError(err);
-  });
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,

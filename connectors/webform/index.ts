@@ -15,7 +15,6 @@ import {
   type FormBody,
   MULTIPART_LIMITS,
   readMultipart,
-  toAppError,
 } from './body.js';
 import { checkOrigin, preflight } from './cors.js';
 import { extractSubmission, honeypotFilled, type Submission } from './fields.js';
@@ -64,10 +63,6 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
         'webform: register @fastify/multipart only in the scopes that need it, not above connectors',
       );
     }
-    // Translate, then rethrow to the parent (central) error handler, which writes the answer.
-    app.setErrorHandler((err) => {
-      throw toAppError(err);
-    });
     addFormParsers(app);
     await app.register(multipart, { limits: MULTIPART_LIMITS, throwFileSizeLimit: false });
     await app.register(rateLimit, {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { telephonyApi } from '../../api/telephony/routes.js';
 import { loadConfig } from '../../app/config.js';
 import { DEMO_LINE_SECRET, seedDemo } from '../../app/demo-seed.js';
@@ -20,7 +20,7 @@ describe('telephony API: routing answer and call reports', () => {
   beforeAll(async () => {
     t = await createTestPglite();
     ops = Object.fromEntries((await seedDemo(t.db))!.operators.map((o) => [o.login, o.id]));
-    app = Fastify();
+    app = Fastify(httpOptions());
     registerErrorHandler(app);
     await app.register(telephonyApi, { db: t.db, config: loadConfig({ ADMIN_TOKEN: ADMIN }) });
     const router = createRouter({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
 import type { ChannelSettings, ClientDirectory, TelephonyLineSettings } from '../../channels/settings.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
@@ -45,7 +45,7 @@ export async function buildTelephonyApp(
 ): Promise<TelephonyTestApp> {
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', PUBLIC_URL, ...opts.env });
   const bus = new RecordingPublisher();
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   const connector = createTelephonyConnector({
     config,

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
 import type { ChannelSettings, FormSettings } from '../../channels/settings.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
@@ -43,7 +43,7 @@ export async function buildWebformApp(
 ): Promise<WebformTestApp> {
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', ...opts.env });
   const bus = new RecordingPublisher();
-  const app = Fastify({ trustProxy: opts.trustProxy ?? config.trustProxy });
+  const app = Fastify({ ...httpOptions(), trustProxy: opts.trustProxy ?? config.trustProxy });
   registerErrorHandler(app);
   const connector = createWebformConnector({
     config,
