@@ -1,7 +1,9 @@
 import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
-import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema, FastifySchemaValidationError } from 'fastify';
 import { plausibleIsoDateTime } from '../lib/dates.js';
+import { AppError } from '../lib/errors.js';
+import { findUnsafeText } from '../lib/text.js';
 
 /**
  * Request validation for every route of the HTTP server (set once at the root, inherited by every plugin).
@@ -63,4 +65,18 @@ export function setStrictValidation(app: FastifyInstance): void {
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
     httpPart === 'body' ? bodies.compile(schema as object) : finiteOnly(text.compile(schema as object)),
   );
+}
+
+/**
+ * API and admin input with characters no column can hold (lib/text.ts: control characters, lone surrogates) is
+ * refused naming the field, in the body (also inside JSON-valued settings and object keys), the query string and
+ * the path. A preValidation hook: it runs after authentication (onRequest) and before the schema.
+ */
+export async function refuseUnsafeText(request: FastifyRequest): Promise<void> {
+  for (const part of [request.params, request.query, request.body]) {
+    const found = findUnsafeText(part);
+    if (found) {
+      throw new AppError('VALIDATION', `${found.field}: ${found.reason}`, { fields: [found.field] });
+    }
+  }
 }

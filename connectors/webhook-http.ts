@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { DATE_RANGE_TEXT, plausibleDate } from '../lib/dates.js';
 import { AppError } from '../lib/errors.js';
 
 /** The body exactly as received: signatures (Twilio, X-Signature) are computed over these bytes. */
@@ -113,10 +114,19 @@ export function seconds(v: string | number | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
 }
 
+/** A vendor's date, or undefined when it is absent or not a date the service takes (lib/dates.ts). */
 export function date(v: string | undefined): Date | undefined {
   if (!v) return undefined;
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  return plausibleDate(d) ? d : undefined;
+}
+
+/** A vendor's date field: absent is fine, present but not a usable date is a 400 naming the field. */
+export function dateField(v: string | undefined, field: string): Date | undefined {
+  if (!v) return undefined;
+  const d = date(v);
+  if (!d) throw fieldError(field, `must be a date ${DATE_RANGE_TEXT}`);
+  return d;
 }
 
 export function httpUrl(v: string | undefined): string | undefined {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
 import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
+import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
@@ -47,6 +48,7 @@ export interface ApiDeps {
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  app.addHook('preValidation', refuseUnsafeText);
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,

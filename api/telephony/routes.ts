@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { isChannelKey } from '../../channels/settings.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
 import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
@@ -7,6 +8,7 @@ import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
 import type { ApiConfig } from '../config.js';
+import { refuseUnsafeText } from '../validation.js';
 
 export interface TelephonyApiDeps {
   db: Database;
@@ -19,6 +21,7 @@ export interface TelephonyApiDeps {
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
   const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
+  app.addHook('preValidation', refuseUnsafeText);
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
     {
@@ -33,7 +36,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      const line = await lineOf(req.query.line!);
+      const line = isChannelKey(req.query.line) ? await lineOf(req.query.line) : undefined;
       const token = bearerToken(req.headers.authorization) ?? '';
       if (!line?.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { IsoDateTime } from '../../event/inbound-contact.js';
 import { bearerToken, safeEqual, validSha256Signature } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
 import { fieldError, invalid, parseJson, rawBody } from '../webhook-http.js';
@@ -13,9 +14,9 @@ export const GenericCallSchema = z.object({
   // May be empty or 'anonymous' for a withheld caller; such a call is recorded without an identity.
   from: z.string().max(100),
   to: z.string().max(100),
-  startedAt: z.iso.datetime({ offset: true }),
-  answeredAt: z.iso.datetime({ offset: true }).optional(),
-  endedAt: z.iso.datetime({ offset: true }).optional(),
+  startedAt: IsoDateTime,
+  answeredAt: IsoDateTime.optional(),
+  endedAt: IsoDateTime.optional(),
   /** Whole call, start to end, in seconds. */
   duration: z
     .number()

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import type { ConnectorContext } from '../contract.js';
 import {
-  date,
+  dateField,
   fieldError,
   httpUrl,
   lookup,
@@ -62,7 +62,7 @@ export function twilioCallRecord(
   // Child legs of a <Dial> belong to the parent call: one activity downstream.
   const base = { vendor: 'twilio' as const, line, raw, deliveryId: callSid };
   const externalCallId = param(p, 'ParentCallSid') ?? callSid;
-  const at = date(param(p, 'Timestamp'));
+  const at = dateField(param(p, 'Timestamp'), 'Timestamp');
   const callStatus = param(p, 'CallStatus');
 
   if (!callStatus && param(p, 'RecordingSid')) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { FormSettings } from '../../channels/settings.js';
+import { type FormSettings, isChannelKey } from '../../channels/settings.js';
 import { buildInboundContact, type ContactDraft } from '../../event/build.js';
 import { contactId, type InboundContact } from '../../event/inbound-contact.js';
 import { AppError, isAppError } from '../../lib/errors.js';
@@ -37,10 +37,13 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
 
   async function loadForm(request: FastifyRequest): Promise<FormSettings> {
     const { formKey } = request.params as { formKey: string };
+    // A key that cannot exist (NUL, slashes, 300 characters) is unknown without a look-up, and is not echoed.
+    if (!isChannelKey(formKey))
+      throw new AppError('NOT_FOUND', 'formKey: no such form', { fields: ['formKey'] });
     const form = await ctx.settings.getForm(formKey);
     // Inactive forms answer exactly like unknown ones: a switched-off form should look gone.
     if (!form?.active)
-      throw new AppError('NOT_FOUND', `form "${formKey}" not found`, { fields: ['formKey'] });
+      throw new AppError('NOT_FOUND', `formKey: form "${formKey}" not found`, { fields: ['formKey'] });
     return form;
   }
 

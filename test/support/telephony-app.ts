@@ -35,6 +35,7 @@ export function telephonyLine(overrides: Partial<TelephonyLineSettings> = {}): T
 export interface TelephonyTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
+  settings: MemoryChannelSettings;
   config: Readonly<AppConfig>;
 }
 
@@ -47,17 +48,18 @@ export async function buildTelephonyApp(
   const bus = new RecordingPublisher();
   const app = Fastify(httpOptions());
   registerErrorHandler(app);
+  const settings = new MemoryChannelSettings({ lines: opts.lines ?? [telephonyLine()] });
   const connector = createTelephonyConnector({
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: new MemoryChannelSettings({ lines: opts.lines ?? [telephonyLine()] }),
+    settings,
     cursors: noCursors,
     clients: opts.clients,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
   await app.ready();
-  return { app, bus, config };
+  return { app, bus, config, settings };
 }
 
 const FIXTURES = new URL('../unit/telephony/fixtures/', import.meta.url);

@@ -30,6 +30,7 @@ export function form(overrides: Partial<FormSettings> = {}): FormSettings {
 export interface WebformTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
+  settings: MemoryChannelSettings;
 }
 
 export async function buildWebformApp(
@@ -45,17 +46,18 @@ export async function buildWebformApp(
   const bus = new RecordingPublisher();
   const app = Fastify({ ...httpOptions(), trustProxy: opts.trustProxy ?? config.trustProxy });
   registerErrorHandler(app);
+  const settings = new MemoryChannelSettings({ forms: opts.forms ?? [form()] });
   const connector = createWebformConnector({
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: new MemoryChannelSettings({ forms: opts.forms ?? [form()] }),
+    settings,
     cursors: noCursors,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
   opts.siblings?.(app);
   await app.ready();
-  return { app, bus };
+  return { app, bus, settings };
 }
 
 /** A multipart/form-data body built by hand, so tests control exactly what is sent (fields and files). */

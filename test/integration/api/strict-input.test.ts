@@ -66,6 +66,34 @@ describe('strict admin input', () => {
     expect((await call('POST', '/v1/admin/mailboxes', mailbox({}))).statusCode).toBe(201);
   });
 
+  it('refuses NUL, control characters and lone surrogates naming the field, also inside JSON settings', async () => {
+    const line = { name: 'L', secret: 's'.repeat(16) };
+    const imap = { host: 'h', port: 993, secure: true, user: 'u', password: 'p' };
+    const mailbox = { name: 'M', address: 'm@example.com', imap };
+    for (const [method, url, payload, field] of [
+      ['POST', '/v1/admin/operators', { login: 'n1', name: 'A\u0000' }, 'name'],
+      ['POST', '/v1/admin/regions', { code: 'r1', name: 'R\u0001' }, 'name'],
+      [
+        'PUT',
+        '/v1/admin/telephony-lines/l2',
+        { ...line, options: { authToken: 'a\ud800' } },
+        'options.authToken',
+      ],
+      ['PUT', '/v1/admin/telephony-lines/l3', { ...line, options: { 'k\u0000': 1 } }, 'options.k'],
+      ['PUT', '/v1/admin/forms/f2', { name: 'F', fieldMap: { phone: 'tel\udc00' } }, 'fieldMap.phone'],
+      ['POST', '/v1/admin/mailboxes', { ...mailbox, imap: { ...imap, password: '\ud800' } }, 'imap.password'],
+      ['GET', '/v1/clients/lookup?phone=%00', undefined, 'phone'],
+    ] as const) {
+      expectError(await call(method, url, payload), 400, 'VALIDATION', field);
+    }
+    expect(
+      (await call('GET', '/v1/admin/telephony-lines')).json().items.map((l: { key: string }) => l.key),
+    ).toEqual(['demo']);
+    // Tabs and line breaks are text.
+    const ok = await call('POST', '/v1/admin/regions', { code: 'r2', name: 'Two\tlines\n' });
+    expect(ok.statusCode).toBe(201);
+  });
+
   it('still reads numbers from query strings', async () => {
     const r = await call('GET', '/v1/leads?limit=5&offset=0');
     expect(r.statusCode).toBe(200);
