@@ -10,6 +10,7 @@ import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
 import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
+import { apiSecuritySchemes } from './security-schemes.js';
 
 export interface ServerDeps {
   config: Readonly<ApiConfig>;
@@ -54,7 +55,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         version: '1.0.0',
         description: 'Omnichannel contact ingestion: connectors, router, CRM read/admin API',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: apiSecuritySchemes },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

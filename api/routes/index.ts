@@ -19,17 +19,7 @@ import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
 
-/**
- * Every route's schema says `security: [{ bearer: [] }]`; @fastify/swagger throws while building the document
- * unless a scheme of that name is declared in `openapi.components.securitySchemes` (api/server.ts does).
- */
-export const apiSecuritySchemes = {
-  bearer: {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators',
-  },
-} as const;
+export { apiSecuritySchemes } from '../security-schemes.js';
 
 export interface ApiDeps {
   db: Database;

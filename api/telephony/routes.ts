@@ -7,6 +7,7 @@ import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
+import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 
@@ -22,12 +23,16 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
   const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
   app.addHook('preValidation', refuseUnsafeText);
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  // Reports are the admin's, with the API's answers: 401 without a valid token, 403 for an operator's.
+  const auth = createAuth({ db, adminToken: config.adminToken });
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
     {
       schema: {
         tags: ['telephony'],
         summary: 'Whom should the PBX ring for this caller? (Bearer: the line secret)',
+        security: [{ lineSecret: [] }],
         querystring: {
           type: 'object',
           required: ['from', 'line'],
@@ -67,9 +72,11 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
   app.get<{ Querystring: { from: string; to: string; groupBy?: CallGroupBy } }>(
     '/v1/reports/calls',
     {
+      onRequest: auth.requireAdmin,
       schema: {
         tags: ['reports'],
         summary: 'Call statistics per operator, line or day (admin)',
+        security: [{ bearer: [] }],
         querystring: {
           type: 'object',
           required: ['from', 'to'],
@@ -82,8 +89,6 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      if (!safeEqual(bearerToken(req.headers.authorization) ?? '', config.adminToken))
-        throw new AppError('UNAUTHORIZED', 'authorization: admin token required');
       if (req.query.from >= req.query.to)
         throw new AppError('VALIDATION', 'to: must be after from', { fields: ['to'] });
       const groupBy = req.query.groupBy ?? 'day';

@@ -58,6 +58,16 @@ function lenientParams(body: RawBody): Params {
   }
 }
 
+const BITRIX_DOC = {
+  tags: ['inbound: telephony'],
+  summary:
+    'Bitrix24-compatible telephony.externalcall.register / .finish (auth: the secret in the URL, auth= or Bearer)',
+  description:
+    'register: PHONE_NUMBER, TYPE (1 outbound, 2/3 inbound, 4 callback, 5 info), USER_PHONE_INNER or USER_ID, CALL_START_DATE, EXTERNAL_CALL_ID, LINE_NUMBER, CRM_CREATE; answers {result: {CALL_ID, CRM_ENTITY_TYPE, CRM_ENTITY_ID, ...}}. finish: CALL_ID (from register), DURATION, STATUS_CODE (SIP-like), RECORD_URL, USER_PHONE_INNER. Parameters as query, form or JSON.',
+  consumes: ['application/x-www-form-urlencoded', 'application/json'],
+  security: [{ lineSecret: [] }],
+};
+
 interface Route {
   Params: { line: string; token?: string; method: string };
 }
@@ -108,6 +118,7 @@ export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
       app.route<Route>({
         method: ['GET', 'POST'],
         url,
+        schema: BITRIX_DOC,
         handler: async (req, reply) => reply.send(await handle(req)),
       });
     }
