@@ -42,7 +42,7 @@ export async function buildEdgeApp(t: TestDatabase, env: Record<string, string> 
     config,
     logger,
     bus,
-    settings: channelSettings(t.db, 0),
+    settings: channelSettings(t.db),
     cursors: cursorStore(t.db),
     clients: clientDirectory(t.db, config.defaultCountry),
   };
