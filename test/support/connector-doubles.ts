@@ -58,6 +58,7 @@ export class MemoryChannelSettings implements ChannelSettings {
     return structuredClone(this.mailboxes.filter((m) => m.active));
   }
   async getMessengerAccount(key: string) {
+    this.lookups.push(key);
     return structuredClone(this.accounts.find((a) => a.key === key));
   }
   async listMessengerAccounts() {
