@@ -53,8 +53,13 @@ export function createAuth(deps: AuthDeps): { requireAdmin: AuthHook; requireOpe
   return {
     async requireAdmin(request) {
       const p = await identify(request);
-      // An operator's valid token on an admin route is as good as no token: same answer, nothing disclosed.
-      if (p.kind !== 'admin') throw invalid();
+      // A valid operator token is an identity without the right: 403, so a console can tell "log in again"
+      // (401) from "not for you" (403). It discloses nothing a holder of that token does not already know.
+      if (p.kind !== 'admin') {
+        throw new AppError('FORBIDDEN', 'authorization: this route needs the admin token', {
+          fields: ['authorization'],
+        });
+      }
       request.principal = p;
     },
     /**

@@ -10,9 +10,9 @@ import type { MessengerOutbox, ReplyOutcome } from '../outbound/messengers/outbo
 import { createMessengerReply } from '../outbound/messengers/reply.js';
 import { createAuth, operatorOf } from './auth.js';
 import type { ApiConfig } from './config.js';
-import { toApiError } from './routes/errors.js';
 import { camel } from './routes/present.js';
 import * as s from './routes/schemas.js';
+import { refuseUnsafeText } from './validation.js';
 
 /**
  * The operator's conversations (messengers): list, read with messages in order, close, reply through the outbox
@@ -96,9 +96,7 @@ const presentMessage = ({
 
 export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  app.setErrorHandler((err) => {
-    throw toApiError(err);
-  });
+  app.addHook('preValidation', refuseUnsafeText);
   const { db } = deps;
   const auth = createAuth({ db, adminToken: deps.config.adminToken });
   const onRequest = auth.requireOperator;

@@ -1,6 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConsumerHealth } from '../bus/kafka-consumer.js';
 
+/**
+ * The `outcome` label of router_events_total: `new_lead` for the event that created a lead, else the kind of
+ * owner the event's activity went to (`lead` for an existing lead, `contact`, `company`), or `queue`.
+ */
+export function routedOutcome(o: { createdLead: boolean; ownerType: string | null }): string {
+  return o.createdLead ? 'new_lead' : (o.ownerType ?? 'queue');
+}
+
 /** Prometheus metrics of this process, one registry passed around by the composition root. */
 export function createMetrics() {
   const registry = new Registry();
@@ -42,7 +50,7 @@ export function createMetrics() {
     }),
     routed: new Counter({
       name: 'router_events_total',
-      help: 'Inbound contacts committed by the router, by channel and outcome',
+      help: 'Inbound contacts committed by the router, by channel and outcome (new_lead, lead, contact, company, queue)',
       labelNames: ['channel', 'outcome'] as const,
       registers: [registry],
     }),

@@ -5,8 +5,8 @@ import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
 import { createAuth, operatorOf } from './auth.js';
 import type { ApiConfig } from './config.js';
-import { toApiError } from './routes/errors.js';
 import * as s from './routes/schemas.js';
+import { refuseUnsafeText } from './validation.js';
 
 /**
  * POST /v1/activities/:id/reply — an operator answers an email activity from the mailbox it came through.
@@ -49,10 +49,7 @@ const { error: _error, nextAttemptAt: _next, ...failed } = result.properties;
 
 export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  // Same translation as the /v1 routes (field names in messages), then the central error handler.
-  app.setErrorHandler((err) => {
-    throw toApiError(err);
-  });
+  app.addHook('preValidation', refuseUnsafeText);
   const auth = createAuth({ db: deps.db, adminToken: deps.config.adminToken });
   const sendWaitMs = deps.sendWaitMs ?? 10_000;
 

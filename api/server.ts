@@ -8,8 +8,9 @@ import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { ApiConfig } from './config.js';
-import { registerErrorHandler } from './error-handler.js';
+import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
+import { apiSecuritySchemes } from './security-schemes.js';
 
 export interface ServerDeps {
   config: Readonly<ApiConfig>;
@@ -37,6 +38,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ) as FastifyBaseLogger,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 25 * 1024 * 1024,
+    ...httpOptions(),
   });
   registerErrorHandler(app);
   app.addHook('onResponse', async (req, reply) => {
@@ -53,7 +55,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         version: '1.0.0',
         description: 'Omnichannel contact ingestion: connectors, router, CRM read/admin API',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: apiSecuritySchemes },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

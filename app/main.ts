@@ -30,7 +30,7 @@ async function main() {
   }
   const logger = createLogger({ level: config.logLevel });
   const service = await startService(config, logger);
-  printWelcome(config, service, tokenFile);
+  await printWelcome(config, service, tokenFile);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createMetrics } from '../api/metrics.js';
+import { createMetrics, routedOutcome } from '../api/metrics.js';
 import { buildServer } from '../api/server.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
@@ -100,7 +100,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         for (const o of outcomes)
           metrics.routed.inc({
             channel: channel.get(o.eventId) ?? 'unknown',
-            outcome: o.createdLead ? 'lead' : (o.ownerType ?? 'queue'),
+            outcome: routedOutcome(o),
           });
       },
     });

@@ -1,9 +1,19 @@
+import { getForm, getLine } from '../crm-core/repositories/channel-settings.repository.js';
 import type { AppConfig } from './config.js';
-import { DEMO_LINE_SECRET } from './demo-seed.js';
+import { DEMO_LINE, DEMO_LINE_SECRET } from './demo-seed.js';
 import type { Service } from './service.js';
 
-/** What a newcomer sees after `npm start`: where things are and lines to paste. */
-export function printWelcome(config: Readonly<AppConfig>, s: Service, tokenFile?: string) {
+/** The demo's form and line, when they exist (seeded now or on an earlier start, and not removed since). */
+async function demoChannels(s: Service): Promise<{ form: boolean; line: boolean }> {
+  const [form, line] = await Promise.all([getForm(s.db, 'demo'), getLine(s.db, DEMO_LINE.key)]);
+  return { form: !!form?.active, line: !!line?.active && line.secret === DEMO_LINE_SECRET };
+}
+
+/**
+ * What a newcomer sees after `npm start`: where things are and lines to paste. The demo's curl lines are
+ * printed only for a demo form and line that exist: with DEMO_SEED=false they would answer 404 and 401.
+ */
+export async function printWelcome(config: Readonly<AppConfig>, s: Service, tokenFile?: string) {
   const base = config.publicUrl;
   const tokenOrigin = tokenFile
     ? `(generated once and kept in ${tokenFile}; set ADMIN_TOKEN to choose one)`
@@ -25,14 +35,21 @@ export function printWelcome(config: Readonly<AppConfig>, s: Service, tokenFile?
     for (const o of s.demo.operators)
       lines.push(`  operator ${o.login.padEnd(6)} ${o.region.padEnd(17)} token ${o.token}`);
   }
-  lines.push(
-    '',
-    'Try:',
-    `  curl -s -X POST ${base}/v1/forms/demo -H 'content-type: application/json' -d '{"name":"Ivan","phone":"+7 (495) 123-45-67","message":"Call me"}'`,
-    `  curl -s -X POST ${base}/v1/telephony/generic -H 'authorization: Bearer ${DEMO_LINE_SECRET}' -H 'content-type: application/json' \\`,
-    `       -d '{"line":"demo","direction":"inbound","from":"8 495 123 45 67","to":"+74950000000","startedAt":"2026-11-23T10:00:00Z","duration":0,"status":"missed","externalCallId":"call-1"}'`,
-    `  curl -s ${base}/v1/leads -H "authorization: Bearer ${config.adminToken}"`,
-    '',
-  );
+  const demo = await demoChannels(s);
+  lines.push('', 'Try:');
+  if (demo.form)
+    lines.push(
+      `  curl -s -X POST ${base}/v1/forms/demo -H 'content-type: application/json' -d '{"name":"Ivan","phone":"+7 (495) 123-45-67","message":"Call me"}'`,
+    );
+  if (demo.line)
+    lines.push(
+      `  curl -s -X POST ${base}/v1/telephony/generic -H 'authorization: Bearer ${DEMO_LINE_SECRET}' -H 'content-type: application/json' \\`,
+      `       -d '{"line":"demo","direction":"inbound","from":"8 495 123 45 67","to":"+74950000000","startedAt":"2026-11-23T10:00:00Z","duration":0,"status":"missed","externalCallId":"call-1"}'`,
+    );
+  if (!demo.form && !demo.line)
+    lines.push(
+      `  create a form: curl -s -X PUT ${base}/v1/admin/forms/<key> -H "authorization: Bearer ${config.adminToken}" -H 'content-type: application/json' -d '{"name":"Contact us"}'`,
+    );
+  lines.push(`  curl -s ${base}/v1/leads -H "authorization: Bearer ${config.adminToken}"`, '');
   console.log(lines.join('\n'));
 }

@@ -5,6 +5,14 @@
  */
 import type { MessengerAccountSettings } from './messengers.js';
 
+/**
+ * What a form or line key may look like (the admin API refuses others). Webhook URLs carry keys from anyone, so a
+ * connector checks the shape first: a key that cannot exist is answered as unknown without a database look-up.
+ */
+export const CHANNEL_KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const CHANNEL_KEY = new RegExp(CHANNEL_KEY_PATTERN);
+export const isChannelKey = (key: unknown): key is string => typeof key === 'string' && CHANNEL_KEY.test(key);
+
 export interface ClientDirectory {
   findByPhone(
     phone: string,

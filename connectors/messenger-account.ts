@@ -1,4 +1,5 @@
 import type { MessengerAccountSettings, MessengerVendor } from '../channels/messengers.js';
+import { isChannelKey } from '../channels/settings.js';
 import { AppError } from '../lib/errors.js';
 import type { ConnectorContext } from './contract.js';
 
@@ -17,7 +18,9 @@ export async function findMessengerAccount<V extends MessengerVendor>(
   vendor: V,
   key: string | undefined,
 ): Promise<AccountOf<V> | undefined> {
-  const account = key ? await ctx.settings.getMessengerAccount(key) : undefined;
+  // A key that cannot be one (NUL, slashes, 65 characters) is unknown without a look-up: PostgreSQL cannot even
+  // compare a NUL, and the answer must be the one an unknown key gets.
+  const account = isChannelKey(key) ? await ctx.settings.getMessengerAccount(key) : undefined;
   return account?.vendor === vendor && account.active ? (account as AccountOf<V>) : undefined;
 }
 

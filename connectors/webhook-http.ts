@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { DATE_RANGE_TEXT, plausibleDate } from '../lib/dates.js';
 import { AppError } from '../lib/errors.js';
 
 /** The body exactly as received: signatures (Twilio, X-Signature) are computed over these bytes. */
@@ -113,10 +114,19 @@ export function seconds(v: string | number | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : undefined;
 }
 
+/** A vendor's date, or undefined when it is absent or not a date the service takes (lib/dates.ts). */
 export function date(v: string | undefined): Date | undefined {
   if (!v) return undefined;
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  return plausibleDate(d) ? d : undefined;
+}
+
+/** A vendor's date field: absent is fine, present but not a usable date is a 400 naming the field. */
+export function dateField(v: string | undefined, field: string): Date | undefined {
+  if (!v) return undefined;
+  const d = date(v);
+  if (!d) throw fieldError(field, `must be a date ${DATE_RANGE_TEXT}`);
+  return d;
 }
 
 export function httpUrl(v: string | undefined): string | undefined {
@@ -128,3 +138,38 @@ export function httpUrl(v: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Route schemas of webhook plugins are documentation (published at /docs), never validation: a webhook
+ * authenticates first and validates after, so an unauthenticated caller learns nothing from schema errors, and
+ * telephony bodies stay raw strings for signature checks. Call inside the (encapsulated) webhook plugin.
+ */
+export function schemasAreDocs(app: FastifyInstance): void {
+  app.setValidatorCompiler(() => () => true);
+}
+
+/** A zod schema as OpenAPI JSON Schema, without the long date-time patterns zod spells out next to `format`. */
+export function docSchema(schema: z.ZodType): Record<string, unknown> {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(o)
+        .filter(([k]) => k !== '$schema' && !(k === 'pattern' && 'format' in o))
+        .map(([k, x]) => [k, strip(x)]),
+    );
+  };
+  return strip(z.toJSONSchema(schema, { unrepresentable: 'any' })) as Record<string, unknown>;
+}
+
+/** Form or JSON parameters, as the vendors' documents list them: every value is text. */
+export const paramsDoc = (description: string, names: Record<string, string>, required: string[] = []) => ({
+  type: 'object',
+  description,
+  additionalProperties: true,
+  properties: Object.fromEntries(
+    Object.entries(names).map(([k, d]) => [k, { type: 'string', description: d }]),
+  ),
+  ...(required.length ? { required } : {}),
+});

@@ -1,3 +1,5 @@
+import { plausibleDate } from '../lib/dates.js';
+import { cleanText } from '../lib/text.js';
 import { normaliseSender, type RawSender } from './identity.js';
 import { contactId, type InboundContact, parseInboundContact, rawPayload } from './inbound-contact.js';
 
@@ -18,11 +20,16 @@ export interface ContactDraft {
   meta?: Record<string, unknown>;
 }
 
-/** The only way connectors make events: normalises identities and validates against the v1 schema. */
+/**
+ * The only way connectors make events: removes characters no reader wants (lib/text.ts: control characters,
+ * lone surrogates), normalises identities and validates against the v1 schema. Cleaning comes first, so the id,
+ * the identities and the audit copy all see the same text.
+ */
 export function buildInboundContact(
-  d: ContactDraft,
+  draft: ContactDraft,
   opts: { defaultCountry: string; now?: Date },
 ): InboundContact {
+  const d = cleanText(draft);
   const now = opts.now ?? new Date();
   const occurred = d.occurredAt ? new Date(d.occurredAt) : now;
   return parseInboundContact({
@@ -34,7 +41,8 @@ export function buildInboundContact(
     externalId: d.externalId,
     direction: d.direction ?? 'inbound',
     kind: d.kind,
-    occurredAt: (Number.isNaN(occurred.getTime()) ? now : occurred).toISOString(),
+    // A sender's clock gone wrong (no date, year 0) must not cost the contact: the time of receipt stands in.
+    occurredAt: (plausibleDate(occurred) ? occurred : now).toISOString(),
     receivedAt: now.toISOString(),
     sender: {
       name: d.sender.name?.trim() || undefined,

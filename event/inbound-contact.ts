@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATE_RANGE_TEXT, plausibleIsoDateTime } from '../lib/dates.js';
 import { IDENTITY_KINDS } from './identity.js';
 import { stableUuid } from './stable-id.js';
 
@@ -29,7 +30,11 @@ export const MESSENGER_CHANNELS = ['telegram', 'whatsapp', 'vk', 'viber', 'insta
 export const SOURCE_TYPES = ['line', 'form', 'mailbox', 'bot', 'chat', 'store'] as const;
 export const CALL_STATUSES = ['answered', 'missed', 'busy', 'failed', 'voicemail', 'ringing'] as const;
 
-const isoDate = z.iso.datetime({ offset: true });
+/** An instant PostgreSQL can store and a sender can mean (lib/dates.ts), with its zone. */
+export const IsoDateTime = z.iso
+  .datetime({ offset: true })
+  .refine(plausibleIsoDateTime, { message: `must be a date-time ${DATE_RANGE_TEXT}` });
+const isoDate = IsoDateTime;
 const shortText = z.string().max(1_000);
 
 export const IdentitySchema = z.object({

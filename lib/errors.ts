@@ -36,6 +36,14 @@ export const ErrorCodes = {
     retriable: true,
     doc: "A messenger vendor's API failed or refused a request made on the caller's behalf (a file download).",
   },
+  PAYLOAD_TOO_LARGE: { status: 413, retriable: false, doc: 'The body is larger than the endpoint takes.' },
+  URI_TOO_LONG: { status: 414, retriable: false, doc: 'A path segment is longer than any key or id.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retriable: false,
+    doc: 'The Content-Type is not one the endpoint reads.',
+  },
+  HEADERS_TOO_LARGE: { status: 431, retriable: false, doc: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, retriable: true, doc: 'Too many requests from this client; see Retry-After.' },
   BUS_UNAVAILABLE: {
     status: 503,

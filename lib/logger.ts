@@ -1,10 +1,12 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { safeError, safeRequest } from './log-serializers.js';
 
 export type { Logger };
 
 /**
- * Personal data never reaches the logs in clear: phones, emails and names inside events and requests are
- * redacted by path. Child loggers carry fixed fields (role, channel, eventId).
+ * Personal data and secrets never reach the logs in clear: phones, emails, names and credentials are redacted by
+ * path, and errors are serialised by allow-list (lib/log-serializers.ts), so a database error's parameters and
+ * key values stay out. Child loggers carry fixed fields (role, channel, eventId).
  */
 export const REDACT_PATHS = [
   'sender.name',
@@ -16,6 +18,15 @@ export const REDACT_PATHS = [
   'req.headers["x-signature"]',
   'phone',
   'email',
+  'password',
+  'secret',
+  'token',
+  'authToken',
+  '*.password',
+  '*.secret',
+  '*.authToken',
+  'params',
+  'values',
 ];
 
 export function createLogger(
@@ -26,6 +37,7 @@ export function createLogger(
     {
       level: opts.level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: safeError, error: safeError, cause: safeError, req: safeRequest },
       base: { service: 'contact-ingest' },
     },
     destination,

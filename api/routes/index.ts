@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
 import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
+import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
@@ -14,22 +15,11 @@ import { clientRoutes } from './clients.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
 import { duplicateRoutes } from './duplicates.js';
-import { toApiError } from './errors.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
 
-/**
- * Every route's schema says `security: [{ bearer: [] }]`; @fastify/swagger throws while building the document
- * unless a scheme of that name is declared in `openapi.components.securitySchemes` (api/server.ts does).
- */
-export const apiSecuritySchemes = {
-  bearer: {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators',
-  },
-} as const;
+export { apiSecuritySchemes } from '../security-schemes.js';
 
 export interface ApiDeps {
   db: Database;
@@ -43,14 +33,12 @@ export interface ApiDeps {
  * token for /v1/admin/*, operator tokens (or the admin token, for reads) elsewhere. Access model: any operator
  * may read every lead, contact, company and activity; there is no per-operator visibility yet.
  *
- * Encapsulated on purpose (no fastify-plugin): the `principal` decorator and the error translation below apply
- * to these routes only. Translated errors are rethrown to the parent, i.e. the central error handler.
+ * Encapsulated on purpose (no fastify-plugin): the `principal` decorator applies to these routes only. Errors go
+ * to the central error handler (api/error-handler.ts), which names the field.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  app.setErrorHandler((err) => {
-    throw toApiError(err);
-  });
+  app.addHook('preValidation', refuseUnsafeText);
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,

@@ -1,3 +1,5 @@
+import { CHANNEL_KEY_PATTERN } from '../../channels/settings.js';
+
 /**
  * JSON Schema fragments shared by the API routes. Fastify validates requests with them (ajv: query strings are
  * coerced, defaults applied, unknown body properties removed) and @fastify/swagger publishes them at /docs.
@@ -34,9 +36,7 @@ export const body = (properties: Record<string, unknown>, required: string[] = [
   }) as const;
 
 export const idParams = body({ id }, ['id']);
-export const keyParams = body({ key: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } }, [
-  'key',
-]);
+export const keyParams = body({ key: { type: 'string', pattern: CHANNEL_KEY_PATTERN } }, ['key']);
 
 export const page = (max = 500, def = 50) => ({
   limit: { type: 'integer', minimum: 1, maximum: max, default: def },

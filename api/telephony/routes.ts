@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { isChannelKey } from '../../channels/settings.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
 import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
@@ -6,7 +7,9 @@ import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
+import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
+import { refuseUnsafeText } from '../validation.js';
 
 export interface TelephonyApiDeps {
   db: Database;
@@ -19,12 +22,17 @@ export interface TelephonyApiDeps {
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
   const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
+  app.addHook('preValidation', refuseUnsafeText);
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  // Reports are the admin's, with the API's answers: 401 without a valid token, 403 for an operator's.
+  const auth = createAuth({ db, adminToken: config.adminToken });
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
     {
       schema: {
         tags: ['telephony'],
         summary: 'Whom should the PBX ring for this caller? (Bearer: the line secret)',
+        security: [{ lineSecret: [] }],
         querystring: {
           type: 'object',
           required: ['from', 'line'],
@@ -33,7 +41,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      const line = await lineOf(req.query.line!);
+      const line = isChannelKey(req.query.line) ? await lineOf(req.query.line) : undefined;
       const token = bearerToken(req.headers.authorization) ?? '';
       if (!line?.active || !safeEqual(token, line.secret)) {
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
@@ -64,9 +72,11 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
   app.get<{ Querystring: { from: string; to: string; groupBy?: CallGroupBy } }>(
     '/v1/reports/calls',
     {
+      onRequest: auth.requireAdmin,
       schema: {
         tags: ['reports'],
         summary: 'Call statistics per operator, line or day (admin)',
+        security: [{ bearer: [] }],
         querystring: {
           type: 'object',
           required: ['from', 'to'],
@@ -79,8 +89,6 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      if (!safeEqual(bearerToken(req.headers.authorization) ?? '', config.adminToken))
-        throw new AppError('UNAUTHORIZED', 'authorization: admin token required');
       if (req.query.from >= req.query.to)
         throw new AppError('VALIDATION', 'to: must be after from', { fields: ['to'] });
       const groupBy = req.query.groupBy ?? 'day';

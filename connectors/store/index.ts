@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { StoreSettings } from '../../channels/settings.js';
+import { isChannelKey, type StoreSettings } from '../../channels/settings.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError, isAppError } from '../../lib/errors.js';
@@ -39,6 +39,8 @@ export function createStoreConnector(ctx: ConnectorContext): Connector {
   }
 
   async function findStore(key: string): Promise<StoreSettings | undefined> {
+    // A key that cannot be one (NUL...) is unknown without a look-up: PostgreSQL cannot compare a NUL.
+    if (!isChannelKey(key)) return undefined;
     const store = await ctx.settings.getStore(key);
     return store?.active ? store : undefined;
   }

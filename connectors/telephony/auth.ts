@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { TelephonyLineSettings } from '../../channels/settings.js';
+import { isChannelKey, type TelephonyLineSettings } from '../../channels/settings.js';
 import { basicCredentials, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import type { ConnectorContext } from '../contract.js';
@@ -22,7 +22,9 @@ export async function findLine(
   vendor: Vendor,
   key: string | undefined,
 ): Promise<TelephonyLineSettings> {
-  const line = key ? await ctx.settings.getTelephonyLine(key) : undefined;
+  // A key that cannot exist is refused like an unknown one, before any look-up (and never logged as given).
+  if (!isChannelKey(key)) return deny(ctx, vendor, undefined, 'malformed line key');
+  const line = await ctx.settings.getTelephonyLine(key);
   if (line?.active) return line;
   return deny(ctx, vendor, key, line ? 'inactive line' : 'unknown line');
 }

@@ -26,7 +26,8 @@ const Tuple = z.tuple([
   z.string().min(1),
   z.string(),
   z.number().int().min(1).max(5),
-  z.number().int(),
+  // Epoch seconds of 1900-01-01 .. 9999-12-31 (lib/dates.ts): a forged CALL_ID cannot carry an unusable date.
+  z.number().int().min(-2_208_988_800).max(253_402_300_799),
   z.string(),
   z.string().nullable(),
 ]);

@@ -49,6 +49,25 @@ function redactJson(text: string): string {
   }
 }
 
+/** The body's parameters, or none when it does not parse (that is answered only after authentication). */
+function lenientParams(body: RawBody): Params {
+  try {
+    return parseParams(body);
+  } catch {
+    return {};
+  }
+}
+
+const BITRIX_DOC = {
+  tags: ['inbound: telephony'],
+  summary:
+    'Bitrix24-compatible telephony.externalcall.register / .finish (auth: the secret in the URL, auth= or Bearer)',
+  description:
+    'register: PHONE_NUMBER, TYPE (1 outbound, 2/3 inbound, 4 callback, 5 info), USER_PHONE_INNER or USER_ID, CALL_START_DATE, EXTERNAL_CALL_ID, LINE_NUMBER, CRM_CREATE; answers {result: {CALL_ID, CRM_ENTITY_TYPE, CRM_ENTITY_ID, ...}}. finish: CALL_ID (from register), DURATION, STATUS_CODE (SIP-like), RECORD_URL, USER_PHONE_INNER. Parameters as query, form or JSON.',
+  consumes: ['application/x-www-form-urlencoded', 'application/json'],
+  security: [{ lineSecret: [] }],
+};
+
 interface Route {
   Params: { line: string; token?: string; method: string };
 }
@@ -63,10 +82,18 @@ export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
     const line = await findLine(ctx, 'bitrix24', req.params.line);
     const body = rawBody(req);
     const query = rawQuery(req);
-    // Bitrix clients put parameters in the query, the body, or both; the body wins a conflict.
-    const p: Params = { ...parseForm(query), ...parseParams(body) };
-    const given = req.params.token ?? param(p, 'auth') ?? bearerToken(req.headers.authorization);
+    const queryParams = parseForm(query);
+    // Authenticate before the body is judged: the secret may sit in the URL, in `auth=` (body or query) or in a
+    // Bearer header, and looking for it refuses nothing, so a malformed body on a known line answers exactly as
+    // an unknown line or a wrong secret does (401, one message) and nobody can probe which lines exist.
+    const given =
+      req.params.token ??
+      param(lenientParams(body), 'auth') ??
+      param(queryParams, 'auth') ??
+      bearerToken(req.headers.authorization);
     if (!given || !safeEqual(given, line.secret)) deny(ctx, 'bitrix24', line.key, 'wrong or missing auth');
+    // Bitrix clients put parameters in the query, the body, or both; the body wins a conflict.
+    const p: Params = { ...queryParams, ...parseParams(body) };
 
     const method = lookup(METHODS, req.params.method.replace(/\.json$/i, '').toLowerCase());
     if (!method) throw new AppError('NOT_FOUND', `method ${req.params.method} is not supported`);
@@ -91,6 +118,7 @@ export function bitrix24Adapter(ctx: ConnectorContext): FastifyPluginAsync {
       app.route<Route>({
         method: ['GET', 'POST'],
         url,
+        schema: BITRIX_DOC,
         handler: async (req, reply) => reply.send(await handle(req)),
       });
     }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import { buildInboundContact } from '../../event/build.js';
 import { normalisePhone } from '../../event/identity.js';
-import { type CallInfo, EventValidationError, type InboundContact } from '../../event/inbound-contact.js';
-import { AppError } from '../../lib/errors.js';
+import type { CallInfo, InboundContact } from '../../event/inbound-contact.js';
 import type { ConnectorContext } from '../contract.js';
 import { seconds } from '../webhook-http.js';
 import type { Vendor } from './auth.js';
@@ -114,44 +113,38 @@ export function buildCallEvent(r: CallRecord, opts: { defaultCountry: string; no
     endedAt: iso(r.endedAt),
     anonymous: anonymous || undefined,
   };
-  try {
-    return buildInboundContact(
-      {
-        channel: 'phone',
-        kind: 'call',
-        source: { type: 'line', key: r.line.key, name: r.line.source ?? r.line.name },
-        externalId: callExternalId(r),
-        direction: r.direction,
-        occurredAt: occurredAt(r),
-        // A withheld number gets no identity at all: an invented one would merge unrelated callers.
-        sender: {
-          name: r.direction === 'inbound' ? r.callerName : undefined,
-          phones: client && !anonymous ? [client] : [],
-        },
-        content: { call },
-        regionHints: {
-          callerNumber: anonymous ? undefined : client || undefined,
-          calledLine: r.line.number ?? (ownSide || undefined),
-        },
-        raw: r.raw,
-        meta: {
-          stage: r.stage,
-          vendor: r.vendor,
-          lineSource: r.line.source,
-          lineRegionId: r.line.regionId,
-          createLeadOnOutbound: r.line.createLeadOnOutbound,
-          ...r.meta,
-        },
+  // An event the schema still refuses (e.g. a 300-character id) is a 400 naming its fields, as on every
+  // endpoint: api/http-errors.ts translates EventValidationError.
+  return buildInboundContact(
+    {
+      channel: 'phone',
+      kind: 'call',
+      source: { type: 'line', key: r.line.key, name: r.line.source ?? r.line.name },
+      externalId: callExternalId(r),
+      direction: r.direction,
+      occurredAt: occurredAt(r),
+      // A withheld number gets no identity at all: an invented one would merge unrelated callers.
+      sender: {
+        name: r.direction === 'inbound' ? r.callerName : undefined,
+        phones: client && !anonymous ? [client] : [],
       },
-      opts,
-    );
-  } catch (e) {
-    // Adapters validate what they read; this catches a value the event schema still refuses (e.g. a 300-char id).
-    if (e instanceof EventValidationError) {
-      throw new AppError('UNPROCESSABLE', e.message, { fields: e.issues.map((i) => i.path), cause: e });
-    }
-    throw e;
-  }
+      content: { call },
+      regionHints: {
+        callerNumber: anonymous ? undefined : client || undefined,
+        calledLine: r.line.number ?? (ownSide || undefined),
+      },
+      raw: r.raw,
+      meta: {
+        stage: r.stage,
+        vendor: r.vendor,
+        lineSource: r.line.source,
+        lineRegionId: r.line.regionId,
+        createLeadOnOutbound: r.line.createLeadOnOutbound,
+        ...r.meta,
+      },
+    },
+    opts,
+  );
 }
 
 /** Builds, publishes and returns the event; resolves only once the bus holds it durably. */

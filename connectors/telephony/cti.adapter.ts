@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import { safeEqual } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
-import { fieldError, lookup, type Params, param, parseParams, rawBody } from '../webhook-http.js';
+import { fieldError, lookup, type Params, param, paramsDoc, parseParams, rawBody } from '../webhook-http.js';
 import { deny, findLine } from './auth.js';
 import { type CallRecord, type CallStage, type CallStatus, publishCall, sameNumber } from './call-event.js';
 
@@ -85,21 +85,49 @@ export function ctiCallRecord(
   return { record, blocked };
 }
 
+const CTI_DOC = {
+  tags: ['inbound: telephony'],
+  summary: 'Zammad-compatible generic CTI events (auth: the line secret as the last path segment)',
+  consumes: ['application/x-www-form-urlencoded', 'application/json'],
+  params: {
+    type: 'object',
+    properties: { line: { type: 'string' }, token: { type: 'string', description: 'the line secret' } },
+  },
+  body: paramsDoc(
+    'Zammad CTI parameters',
+    {
+      event: 'newCall, answer or hangup',
+      direction: 'in or out',
+      callId: 'the call (at most 200 characters)',
+      from: 'caller',
+      to: 'called',
+      cause: 'hangup cause: normalClearing, busy, cancel, noAnswer, congestion, notFound, forwarded',
+      'user[]': 'operator names',
+      answeringNumber: 'the extension that answered',
+    },
+    ['event', 'direction', 'callId'],
+  ),
+};
+
 export function ctiAdapter(ctx: ConnectorContext): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Params: { line: string; token: string } }>('/cti/:line/:token', async (req, reply) => {
-      const line = await findLine(ctx, 'cti', req.params.line);
-      if (!safeEqual(req.params.token, line.secret)) deny(ctx, 'cti', line.key, 'wrong token in URL');
-      const body = rawBody(req);
-      const { record, blocked } = ctiCallRecord(
-        parseParams(body),
-        line,
-        { contentType: body.contentType, body: body.text },
-        { country: ctx.config.defaultCountry, now: new Date() },
-      );
-      await publishCall(ctx, record);
-      // Zammad's answers, byte for byte: a PBX scripted against them checks `action`.
-      return reply.code(200).send(blocked ? { action: 'reject', reason: 'busy' } : {});
-    });
+    app.post<{ Params: { line: string; token: string } }>(
+      '/cti/:line/:token',
+      { schema: CTI_DOC },
+      async (req, reply) => {
+        const line = await findLine(ctx, 'cti', req.params.line);
+        if (!safeEqual(req.params.token, line.secret)) deny(ctx, 'cti', line.key, 'wrong token in URL');
+        const body = rawBody(req);
+        const { record, blocked } = ctiCallRecord(
+          parseParams(body),
+          line,
+          { contentType: body.contentType, body: body.text },
+          { country: ctx.config.defaultCountry, now: new Date() },
+        );
+        await publishCall(ctx, record);
+        // Zammad's answers, byte for byte: a PBX scripted against them checks `action`.
+        return reply.code(200).send(blocked ? { action: 'reject', reason: 'busy' } : {});
+      },
+    );
   };
 }

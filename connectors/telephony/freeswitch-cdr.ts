@@ -1,3 +1,4 @@
+import { plausibleDate } from '../../lib/dates.js';
 import { fieldError, parseJson, type RawBody } from '../webhook-http.js';
 
 /** The parts of a mod_json_cdr record this connector reads (see switch_ivr_generate_json_cdr). */
@@ -88,12 +89,14 @@ export function originalProfile(cdr: JsonCdr): CallerProfile | undefined {
 /** Epoch seconds as a Date; FreeSWITCH writes "0" for what never happened (answer_epoch of a missed call). */
 export function epoch(v: string | undefined): Date | undefined {
   const n = Number(v);
-  return v && Number.isFinite(n) && n > 0 ? new Date(n * 1000) : undefined;
+  const d = v && Number.isFinite(n) && n > 0 ? new Date(n * 1000) : undefined;
+  // A CDR holds many times; one the service cannot store is left out rather than losing the call record.
+  return plausibleDate(d) ? d : undefined;
 }
 
 /** "2025-11-12 10:21:52" stamps carry no zone: they are the switch's local time, given as options.timezoneOffset. */
 export function stamp(v: string | undefined, offset: string): Date | undefined {
   if (!v || !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(v)) return undefined;
   const d = new Date(`${v.replace(' ', 'T')}${offset}`);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  return plausibleDate(d) ? d : undefined;
 }

@@ -165,10 +165,35 @@ export function freeswitchCallRecord(
   };
 }
 
+const FREESWITCH_DOC = {
+  tags: ['inbound: telephony'],
+  summary:
+    'FreeSWITCH mod_json_cdr records (auth: HTTP Basic, user options.basicUser or the line key, password the secret)',
+  consumes: [
+    'application/json',
+    'application/x-www-form-urlencoded',
+    'application/x-www-form-base64-encoded',
+  ],
+  security: [{ basic: [] }],
+  params: { type: 'object', properties: { line: { type: 'string' } } },
+  querystring: {
+    type: 'object',
+    properties: { uuid: { type: 'string', description: 'the leg (added by mod_json_cdr)' } },
+  },
+  body: {
+    type: 'object',
+    description:
+      'A JSON CDR ({"variables": {...}, "callflow": ...}), or cdr=<url-encoded JSON> / cdr=<base64 JSON>',
+    properties: { variables: { type: 'object', additionalProperties: true } },
+    additionalProperties: true,
+  },
+};
+
 export function freeswitchAdapter(ctx: ConnectorContext): FastifyPluginAsync {
   return async (app) => {
     app.post<{ Params: { line: string }; Querystring: { uuid?: string } }>(
       '/freeswitch/:line',
+      { schema: FREESWITCH_DOC },
       async (req, reply) => {
         const line = await findLine(ctx, 'freeswitch', req.params.line);
         // json_cdr.conf: <param name="cred" value="user:password"/> with the default auth-scheme (basic).

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { IsoDateTime } from '../../event/inbound-contact.js';
 import { bearerToken, safeEqual, validSha256Signature } from '../../lib/credentials.js';
 import type { ConnectorContext } from '../contract.js';
-import { fieldError, invalid, parseJson, rawBody } from '../webhook-http.js';
+import { docSchema, fieldError, invalid, parseJson, rawBody } from '../webhook-http.js';
 import { deny, findLine } from './auth.js';
 import { type CallRecord, publishCall } from './call-event.js';
 
@@ -13,9 +14,9 @@ export const GenericCallSchema = z.object({
   // May be empty or 'anonymous' for a withheld caller; such a call is recorded without an identity.
   from: z.string().max(100),
   to: z.string().max(100),
-  startedAt: z.iso.datetime({ offset: true }),
-  answeredAt: z.iso.datetime({ offset: true }).optional(),
-  endedAt: z.iso.datetime({ offset: true }).optional(),
+  startedAt: IsoDateTime,
+  answeredAt: IsoDateTime.optional(),
+  endedAt: IsoDateTime.optional(),
   /** Whole call, start to end, in seconds. */
   duration: z
     .number()
@@ -72,9 +73,24 @@ export function genericCallRecord(c: GenericCall, base: Pick<CallRecord, 'line' 
   };
 }
 
+const GENERIC_DOC = {
+  tags: ['inbound: telephony'],
+  summary:
+    'One finished call in our own JSON (auth: the line secret as Bearer, or X-Signature: sha256=<hmac>)',
+  consumes: ['application/json'],
+  security: [{ lineSecret: [] }, { lineSignature: [] }] as Record<string, string[]>[],
+  body: docSchema(GenericCallSchema),
+  response: {
+    202: {
+      type: 'object',
+      properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' } },
+    },
+  },
+};
+
 export function genericAdapter(ctx: ConnectorContext): FastifyPluginAsync {
   return async (app) => {
-    app.post('/generic', async (req, reply) => {
+    app.post('/generic', { schema: GENERIC_DOC }, async (req, reply) => {
       const body = rawBody(req);
       const data = parseJson(body.text);
       // The line (and so the secret) is named inside the body: read just that before authenticating.

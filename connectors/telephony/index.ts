@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Connector, ConnectorContext } from '../contract.js';
-import { keepRawBodies } from '../webhook-http.js';
+import { keepRawBodies, schemasAreDocs } from '../webhook-http.js';
 import { bitrix24Adapter } from './bitrix24.adapter.js';
 import { ctiAdapter } from './cti.adapter.js';
 import { freeswitchAdapter } from './freeswitch.adapter.js';
@@ -15,6 +15,7 @@ import { twilioAdapter } from './twilio.adapter.js';
 export function createTelephonyConnector(ctx: ConnectorContext): Connector {
   const plugin: FastifyPluginAsync = async (app) => {
     keepRawBodies(app);
+    schemasAreDocs(app);
     for (const adapter of [genericAdapter, twilioAdapter, freeswitchAdapter, ctiAdapter, bitrix24Adapter]) {
       await app.register(adapter(ctx));
     }

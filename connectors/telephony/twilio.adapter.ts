@@ -2,12 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TelephonyLineSettings } from '../../channels/settings.js';
 import type { ConnectorContext } from '../contract.js';
 import {
-  date,
+  dateField,
   fieldError,
   httpUrl,
   lookup,
   type Params,
   param,
+  paramsDoc,
   parseForm,
   rawBody,
   seconds,
@@ -62,7 +63,7 @@ export function twilioCallRecord(
   // Child legs of a <Dial> belong to the parent call: one activity downstream.
   const base = { vendor: 'twilio' as const, line, raw, deliveryId: callSid };
   const externalCallId = param(p, 'ParentCallSid') ?? callSid;
-  const at = date(param(p, 'Timestamp'));
+  const at = dateField(param(p, 'Timestamp'), 'Timestamp');
   const callStatus = param(p, 'CallStatus');
 
   if (!callStatus && param(p, 'RecordingSid')) {
@@ -112,9 +113,35 @@ export function twilioCallRecord(
   };
 }
 
+const TWILIO_DOC = {
+  tags: ['inbound: telephony'],
+  summary: "Twilio Voice status and recording callbacks (auth: X-Twilio-Signature with the line's authToken)",
+  consumes: ['application/x-www-form-urlencoded'],
+  security: [{ twilioSignature: [] }],
+  params: { type: 'object', properties: { line: { type: 'string' } } },
+  body: paramsDoc(
+    "Twilio's callback parameters; those read:",
+    {
+      CallSid: 'the call (at most 64 characters)',
+      ParentCallSid: 'the parent call of a <Dial> leg',
+      CallStatus: Object.keys(STATUSES).join(', '),
+      Direction: 'inbound, outbound-api, outbound-dial',
+      From: 'caller',
+      To: 'called',
+      CallerName: 'caller name',
+      CallDuration: 'seconds',
+      Timestamp: 'RFC 2822 date of the event',
+      RecordingSid: 'recording callbacks',
+      RecordingStatus: 'completed, in-progress, absent',
+      RecordingUrl: 'http(s) URL of the recording',
+    },
+    ['CallSid'],
+  ),
+};
+
 export function twilioAdapter(ctx: ConnectorContext): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Params: { line: string } }>('/twilio/:line', async (req, reply) => {
+    app.post<{ Params: { line: string } }>('/twilio/:line', { schema: TWILIO_DOC }, async (req, reply) => {
       const line = await findLine(ctx, 'twilio', req.params.line);
       const body = rawBody(req);
       // Twilio signs the public URL it was given; behind a proxy that rewrites it, set options.twilioUrl.

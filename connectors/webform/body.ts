@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { EventValidationError } from '../../event/inbound-contact.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { addValue, type FieldValues } from './fields.js';
 
@@ -35,10 +34,12 @@ export function fromJson(text: string, contentType = 'application/json'): FormBo
   try {
     data = text.trim() ? JSON.parse(text) : {};
   } catch {
-    throw new AppError('VALIDATION', 'the body is not valid JSON');
+    throw new AppError('VALIDATION', 'body: is not valid JSON', { fields: ['body'] });
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new AppError('VALIDATION', 'the JSON body must be an object of form fields');
+    throw new AppError('VALIDATION', 'body: the JSON body must be an object of form fields', {
+      fields: ['body'],
+    });
   }
   const values: FieldValues = new Map();
   for (const [k, v] of Object.entries(data)) {
@@ -79,6 +80,24 @@ function mediaType(req: FastifyRequest): string {
  * original bytes would drag file contents (and boundaries) into the audit copy.
  */
 export async function readMultipart(request: FastifyRequest): Promise<FormBody> {
+  try {
+    return await readParts(request);
+  } catch (e) {
+    // Limits and our own field errors keep their answer; anything busboy trips over (a body that is not
+    // multipart at all, a missing boundary, a part cut short) is the sender's malformed body.
+    if (isAppError(e) || (e as { code?: string }).code?.startsWith('FST_')) throw e;
+    throw new AppError(
+      'VALIDATION',
+      `body: is not a valid multipart/form-data body (${(e as Error).message})`,
+      {
+        fields: ['body'],
+        cause: e,
+      },
+    );
+  }
+}
+
+async function readParts(request: FastifyRequest): Promise<FormBody> {
   const values: FieldValues = new Map();
   let files = 0;
   for await (const part of request.parts()) {
@@ -106,34 +125,4 @@ export async function readMultipart(request: FastifyRequest): Promise<FormBody> 
       body: new URLSearchParams(pairs).toString(),
     },
   };
-}
-
-/**
- * Body-parsing failures come from Fastify and @fastify/multipart as plain errors with a statusCode. This
- * plugin's error handler turns them into AppError and rethrows, so the central handler (the parent) answers
- * with the usual `{ error: { code, message, fields } }` instead of an opaque 500.
- */
-export function toAppError(err: unknown): unknown {
-  if (isAppError(err)) return err;
-  if (err instanceof EventValidationError) {
-    return new AppError('VALIDATION', err.message, { fields: err.issues.map((i) => i.path), cause: err });
-  }
-  const e = err as { code?: string; statusCode?: number; message?: string };
-  switch (e?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FILES_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return new AppError('VALIDATION', `the form is too large (${e.message})`, { cause: err });
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError(
-        'VALIDATION',
-        'unsupported content type: use application/x-www-form-urlencoded, multipart/form-data or application/json',
-        { cause: err },
-      );
-  }
-  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new AppError('VALIDATION', e.message ?? 'bad request', { cause: err });
-  }
-  return err;
 }

@@ -2,11 +2,17 @@ import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { FormSettings } from '../../channels/settings.js';
+import {
+  CHANNEL_KEY_PATTERN,
+  FORM_FIELDS,
+  type FormSettings,
+  isChannelKey,
+} from '../../channels/settings.js';
 import { buildInboundContact, type ContactDraft } from '../../event/build.js';
 import { contactId, type InboundContact } from '../../event/inbound-contact.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import type { Connector, ConnectorContext } from '../contract.js';
+import { paramsDoc, schemasAreDocs } from '../webhook-http.js';
 import { answer, wantsHtml } from './answer.js';
 import {
   addFormParsers,
@@ -15,10 +21,9 @@ import {
   type FormBody,
   MULTIPART_LIMITS,
   readMultipart,
-  toAppError,
 } from './body.js';
 import { checkOrigin, preflight } from './cors.js';
-import { extractSubmission, honeypotFilled, type Submission } from './fields.js';
+import { extractSubmission, honeypotFilled, MAX_LENGTH, type Submission } from './fields.js';
 
 /** Sent when the bus gave no hint; the event was not taken, the client (or the browser user) should retry. */
 const BUS_RETRY_AFTER_SEC = 5;
@@ -38,10 +43,13 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
 
   async function loadForm(request: FastifyRequest): Promise<FormSettings> {
     const { formKey } = request.params as { formKey: string };
+    // A key that cannot exist (NUL, slashes, 300 characters) is unknown without a look-up, and is not echoed.
+    if (!isChannelKey(formKey))
+      throw new AppError('NOT_FOUND', 'formKey: no such form', { fields: ['formKey'] });
     const form = await ctx.settings.getForm(formKey);
     // Inactive forms answer exactly like unknown ones: a switched-off form should look gone.
     if (!form?.active)
-      throw new AppError('NOT_FOUND', `form "${formKey}" not found`, { fields: ['formKey'] });
+      throw new AppError('NOT_FOUND', `formKey: form "${formKey}" not found`, { fields: ['formKey'] });
     return form;
   }
 
@@ -64,11 +72,8 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
         'webform: register @fastify/multipart only in the scopes that need it, not above connectors',
       );
     }
-    // Translate, then rethrow to the parent (central) error handler, which writes the answer.
-    app.setErrorHandler((err) => {
-      throw toAppError(err);
-    });
     addFormParsers(app);
+    schemasAreDocs(app);
     await app.register(multipart, { limits: MULTIPART_LIMITS, throwFileSizeLimit: false });
     await app.register(rateLimit, {
       global: false,
@@ -86,6 +91,7 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
     app.post(
       '/:formKey',
       {
+        schema: SUBMIT_DOC,
         bodyLimit: BODY_LIMIT,
         // onRequest: counted before anything else, so floods of unknown keys cost no settings look-ups.
         config: { rateLimit: { max: ctx.config.formRateLimit, timeWindow: 60_000 } },
@@ -121,6 +127,30 @@ export function createWebformConnector(ctx: ConnectorContext): Connector {
 
   return { name: 'webform', http: { prefix: '/v1/forms', plugin } };
 }
+
+/** For /docs only (schemasAreDocs): the fields are whatever the form has; these are the names read by default. */
+const SUBMIT_DOC = {
+  tags: ['inbound: forms'],
+  summary: 'Submit a web form (no auth: CORS allow-list, honeypot, per-IP rate limit)',
+  consumes: ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json'],
+  params: { type: 'object', properties: { formKey: { type: 'string', pattern: CHANNEL_KEY_PATTERN } } },
+  headers: {
+    type: 'object',
+    properties: { 'idempotency-key': { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX } },
+  },
+  body: paramsDoc(
+    "The form's fields; names are mapped by the form's fieldMap, else these defaults (and aliases such as tel, fio, comment). At least one of phone, email, telegram.",
+    Object.fromEntries(FORM_FIELDS.map((f) => [f, `${f} (at most ${MAX_LENGTH[f]} characters)`])),
+  ),
+  response: {
+    202: {
+      description: 'Accepted: the event is durable on the bus',
+      type: 'object',
+      properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' } },
+    },
+    303: { description: "An HTML form post: redirect to the form's thank-you page", type: 'null' },
+  },
+};
 
 function bodyOf(body: unknown): FormBody {
   return body && typeof body === 'object' && 'values' in body ? (body as FormBody) : EMPTY_BODY;

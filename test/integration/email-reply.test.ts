@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { SendMailOptions } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { repliesApi } from '../../api/replies.js';
 import { loadConfig } from '../../app/config.js';
 import { type DemoSeedResult, seedDemo } from '../../app/demo-seed.js';
@@ -140,7 +140,7 @@ for (const backend of backends) {
         options: { pollIntervalMs: 100, retryInitialMs: 200, retryMaxMs: 1_000, leaseMs: 3_000 },
       });
       outbox.start();
-      app = Fastify();
+      app = Fastify(httpOptions());
       registerErrorHandler(app);
       await app.register(repliesApi, { db: t.db, config, outbox });
       await app.ready();

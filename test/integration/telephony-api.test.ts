@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { telephonyApi } from '../../api/telephony/routes.js';
 import { loadConfig } from '../../app/config.js';
 import { DEMO_LINE_SECRET, seedDemo } from '../../app/demo-seed.js';
@@ -16,11 +16,14 @@ describe('telephony API: routing answer and call reports', () => {
   let t: TestDatabase;
   let app: FastifyInstance;
   let ops: Record<string, number>;
+  let operatorToken: string;
 
   beforeAll(async () => {
     t = await createTestPglite();
-    ops = Object.fromEntries((await seedDemo(t.db))!.operators.map((o) => [o.login, o.id]));
-    app = Fastify();
+    const seeded = (await seedDemo(t.db))!;
+    ops = Object.fromEntries(seeded.operators.map((o) => [o.login, o.id]));
+    operatorToken = seeded.operators[0]!.token;
+    app = Fastify(httpOptions());
     registerErrorHandler(app);
     await app.register(telephonyApi, { db: t.db, config: loadConfig({ ADMIN_TOKEN: ADMIN }) });
     const router = createRouter({
@@ -128,5 +131,12 @@ describe('telephony API: routing answer and call reports', () => {
       (await app.inject({ url: '/v1/reports/calls?from=2026-11-20T00:00:00Z&to=2026-11-22T00:00:00Z' }))
         .statusCode,
     ).toBe(401);
+    // An operator's valid token is not the admin's: 403, as on every admin route.
+    const asOperator = await app.inject({
+      url: '/v1/reports/calls?from=2026-11-20T00:00:00Z&to=2026-11-22T00:00:00Z',
+      headers: { authorization: `Bearer ${operatorToken}` },
+    });
+    expect(asOperator.statusCode).toBe(403);
+    expect(asOperator.json().error.code).toBe('FORBIDDEN');
   });
 });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
 import { createMemoryBus } from '../../bus/memory-bus.js';
 import { createViberConnector } from '../../connectors/viber/index.js';
@@ -27,7 +27,7 @@ describe('VK and Viber messages reach the CRM', () => {
     await upsertMessengerAccount(t.db, vkAccount({ regionId: undefined }));
     await upsertMessengerAccount(t.db, viberAccount());
     await bus.subscribe(testRouter(t.db).handle);
-    app = Fastify();
+    app = Fastify(httpOptions());
     registerErrorHandler(app);
     const ctx = {
       config: loadConfig({ LOG_LEVEL: 'silent' }),

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { apiRoutes } from '../../api/routes/index.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
 import { type DemoSeedResult, seedDemo } from '../../app/demo-seed.js';
@@ -33,7 +33,7 @@ export async function buildApiApp(t: TestDatabase): Promise<ApiTestApp> {
     meaningfulCallSec: 60,
   });
   const regionsChanged = { count: 0 };
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   await app.register(apiRoutes, {
     db: t.db,

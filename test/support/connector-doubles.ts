@@ -39,21 +39,26 @@ export class MemoryChannelSettings implements ChannelSettings {
   mailboxes: MailboxSettings[] = [];
   accounts: MessengerAccountSettings[] = [];
   stores: StoreSettings[] = [];
+  /** Every form and line key looked up, in order (to show which requests reach the settings at all). */
+  readonly lookups: string[] = [];
   constructor(
     init: Partial<Pick<MemoryChannelSettings, 'forms' | 'lines' | 'mailboxes' | 'accounts' | 'stores'>> = {},
   ) {
     Object.assign(this, init);
   }
   async getForm(key: string) {
+    this.lookups.push(key);
     return structuredClone(this.forms.find((f) => f.key === key));
   }
   async getTelephonyLine(key: string) {
+    this.lookups.push(key);
     return structuredClone(this.lines.find((l) => l.key === key));
   }
   async listMailboxes() {
     return structuredClone(this.mailboxes.filter((m) => m.active));
   }
   async getMessengerAccount(key: string) {
+    this.lookups.push(key);
     return structuredClone(this.accounts.find((a) => a.key === key));
   }
   async listMessengerAccounts() {

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { conversationsApi } from '../../api/conversations.js';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { seedDemo } from '../../app/demo-seed.js';
 import { upsertMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import { createLogger } from '../../lib/logger.js';
@@ -59,7 +59,7 @@ export async function buildConversationApp(
     registry: localSenderRegistry(messenger),
     options: { retryInitialMs: 50, retryMaxMs: 200, leaseMs: 3_000, ...options },
   });
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   await app.register(conversationsApi, {
     db: t.db,

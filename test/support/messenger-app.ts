@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
 import type { MessengerAccountSettings, ViberAccount, VkAccount } from '../../channels/messengers.js';
 import type { ConnectorFactory, UpdateOutcome } from '../../connectors/contract.js';
@@ -26,7 +26,7 @@ export async function buildMessengerApp(
   const bus = new RecordingPublisher();
   const settings = new MemoryChannelSettings({ accounts });
   const updates: MessengerTestApp['updates'] = [];
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   const connector = factory({
     config,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
 import type { InstagramAccount, WhatsAppAccount } from '../../channels/messengers.js';
 import type { UpdateOutcome } from '../../connectors/contract.js';
@@ -71,7 +71,7 @@ export async function buildMetaApp(
     onUpdate: (vendor: string, kind: string, outcome: UpdateOutcome) =>
       updates.push({ vendor, kind, outcome }),
   };
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   for (const c of [createWhatsAppConnector(ctx), createInstagramConnector(ctx)]) {
     await app.register(c.http!.plugin, { prefix: c.http!.prefix });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import type { TelegramAccount } from '../../channels/messengers.js';
 import type { CursorStore } from '../../channels/settings.js';
 import type { ConnectorContext, UpdateOutcome } from '../../connectors/contract.js';
@@ -97,7 +97,7 @@ export function telegramHarness(
 export async function buildTelegramApp(
   h: TelegramHarness = telegramHarness(),
 ): Promise<TelegramHarness & { app: FastifyInstance }> {
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
   await app.register(h.connector.http.plugin, { prefix: h.connector.http.prefix });
   await app.ready();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
 import type { ChannelSettings, ClientDirectory, TelephonyLineSettings } from '../../channels/settings.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
@@ -35,6 +35,7 @@ export function telephonyLine(overrides: Partial<TelephonyLineSettings> = {}): T
 export interface TelephonyTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
+  settings: MemoryChannelSettings;
   config: Readonly<AppConfig>;
 }
 
@@ -45,19 +46,20 @@ export async function buildTelephonyApp(
 ): Promise<TelephonyTestApp> {
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', PUBLIC_URL, ...opts.env });
   const bus = new RecordingPublisher();
-  const app = Fastify();
+  const app = Fastify(httpOptions());
   registerErrorHandler(app);
+  const settings = new MemoryChannelSettings({ lines: opts.lines ?? [telephonyLine()] });
   const connector = createTelephonyConnector({
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: new MemoryChannelSettings({ lines: opts.lines ?? [telephonyLine()] }),
+    settings,
     cursors: noCursors,
     clients: opts.clients,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
   await app.ready();
-  return { app, bus, config };
+  return { app, bus, config, settings };
 }
 
 const FIXTURES = new URL('../unit/telephony/fixtures/', import.meta.url);

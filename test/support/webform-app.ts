@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { registerErrorHandler } from '../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
 import type { ChannelSettings, FormSettings } from '../../channels/settings.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
@@ -30,6 +30,7 @@ export function form(overrides: Partial<FormSettings> = {}): FormSettings {
 export interface WebformTestApp {
   app: FastifyInstance;
   bus: RecordingPublisher;
+  settings: MemoryChannelSettings;
 }
 
 export async function buildWebformApp(
@@ -43,19 +44,20 @@ export async function buildWebformApp(
 ): Promise<WebformTestApp> {
   const config = loadConfig({ DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent', ...opts.env });
   const bus = new RecordingPublisher();
-  const app = Fastify({ trustProxy: opts.trustProxy ?? config.trustProxy });
+  const app = Fastify({ ...httpOptions(), trustProxy: opts.trustProxy ?? config.trustProxy });
   registerErrorHandler(app);
+  const settings = new MemoryChannelSettings({ forms: opts.forms ?? [form()] });
   const connector = createWebformConnector({
     config,
     logger: pino({ level: 'silent' }),
     bus,
-    settings: new MemoryChannelSettings({ forms: opts.forms ?? [form()] }),
+    settings,
     cursors: noCursors,
   });
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
   opts.siblings?.(app);
   await app.ready();
-  return { app, bus };
+  return { app, bus, settings };
 }
 
 /** A multipart/form-data body built by hand, so tests control exactly what is sent (fields and files). */

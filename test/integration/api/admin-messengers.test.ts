@@ -164,7 +164,7 @@ for (const backend of await apiBackends()) {
         url: '/v1/admin/messengers',
         headers: bearer(a.tokens.anna!),
       });
-      expect(r.statusCode).toBe(401);
+      expect(r.statusCode).toBe(403);
     });
   });
 }

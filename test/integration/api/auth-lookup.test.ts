@@ -50,8 +50,10 @@ for (const backend of await apiBackends()) {
         expect(stored.rows[0]!.token_hash).not.toContain(a.tokens.anna);
       });
 
-      it('does not let an operator token into admin routes', async () => {
-        expect((await get('/v1/admin/operators', bearer(a.tokens.anna!))).statusCode).toBe(401);
+      it('does not let an operator token into admin routes: 403, the token is valid but not enough', async () => {
+        const r = await get('/v1/admin/operators', bearer(a.tokens.anna!));
+        expect(r.statusCode).toBe(403);
+        expect(r.json().error).toMatchObject({ code: 'FORBIDDEN', fields: ['authorization'] });
         expect((await get('/v1/admin/operators')).statusCode).toBe(200);
       });
 

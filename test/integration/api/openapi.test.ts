@@ -1,8 +1,14 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../../api/metrics.js';
 import { apiRoutes, apiSecuritySchemes } from '../../../api/routes/index.js';
+import { buildServer } from '../../../api/server.js';
 import { loadConfig } from '../../../app/config.js';
+import { createTelephonyConnector } from '../../../connectors/telephony/index.js';
+import { createWebformConnector } from '../../../connectors/webform/index.js';
+import { createLogger } from '../../../lib/logger.js';
+import { MemoryChannelSettings, noCursors, RecordingPublisher } from '../../support/connector-doubles.js';
 import { createTestPglite, type TestDatabase } from '../../support/db.js';
 
 /** api/server.ts registers @fastify/swagger before this plugin; the schemas must make a valid document. */
@@ -54,4 +60,45 @@ describe('API OpenAPI document', () => {
     // PGlite migrations plus every route's schema compile: ~10 s on a quiet machine, several times that when
     // the two cores are shared with brokers and other suites.
   }, 180_000);
+
+  it('documents the inbound endpoints with request bodies, and the telephony reads with security', async () => {
+    t ??= await createTestPglite();
+    const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(20), LOG_LEVEL: 'silent' });
+    const ctx = {
+      config,
+      logger: createLogger({ level: 'silent' }),
+      bus: new RecordingPublisher(),
+      settings: new MemoryChannelSettings(),
+      cursors: noCursors,
+    };
+    const app = await buildServer({
+      config,
+      logger: ctx.logger,
+      db: t.db,
+      metrics: createMetrics(),
+      connectors: [createWebformConnector(ctx), createTelephonyConnector(ctx)],
+      api: true,
+    });
+    await app.ready();
+    type Op = {
+      requestBody?: { content?: Record<string, { schema?: { properties?: object } }> };
+      security?: unknown;
+    };
+    const doc = app.swagger() as { paths: Record<string, Record<string, Op>> };
+    const body = (path: string, type: string) => doc.paths[path]?.post?.requestBody?.content?.[type]?.schema;
+    expect(Object.keys(body('/v1/forms/{formKey}', 'application/json')?.properties ?? {})).toContain('phone');
+    expect(body('/v1/forms/{formKey}', 'multipart/form-data')).toBeDefined();
+    expect(Object.keys(body('/v1/telephony/generic', 'application/json')?.properties ?? {})).toEqual(
+      expect.arrayContaining(['line', 'startedAt', 'externalCallId']),
+    );
+    expect(
+      body('/v1/telephony/twilio/{line}', 'application/x-www-form-urlencoded')?.properties,
+    ).toHaveProperty('CallSid');
+    expect(
+      body('/v1/telephony/cti/{line}/{token}', 'application/x-www-form-urlencoded')?.properties,
+    ).toHaveProperty('callId');
+    expect(doc.paths['/v1/telephony/route']?.get?.security).toEqual([{ lineSecret: [] }]);
+    expect(doc.paths['/v1/reports/calls']?.get?.security).toEqual([{ bearer: [] }]);
+    await app.close();
+  });
 });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { toApiError } from '../../../api/routes/errors.js';
+import { toAppError as toApiError } from '../../../api/http-errors.js';
+import { EventValidationError } from '../../../event/inbound-contact.js';
 import { AppError } from '../../../lib/errors.js';
 
 const validation = (issue: object, context = 'body') =>
   Object.assign(new Error('x'), { validation: [issue], validationContext: context, statusCode: 400 });
 
-describe('toApiError', () => {
+describe('toAppError, the one translator at the HTTP edge', () => {
   it('names a nested body field by its path', () => {
     const e = toApiError(
       validation({
@@ -74,7 +75,7 @@ describe('toApiError', () => {
     });
   });
 
-  it('turns Fastify body errors into VALIDATION on body and leaves the rest alone', () => {
+  it('turns Fastify body errors into VALIDATION on body, unknown errors into INTERNAL', () => {
     const bad = Object.assign(new Error('Body is not valid JSON'), {
       code: 'FST_ERR_CTP_INVALID_JSON_BODY',
       statusCode: 400,
@@ -82,7 +83,31 @@ describe('toApiError', () => {
     expect(toApiError(bad)).toMatchObject({ code: 'VALIDATION', fields: ['body'] });
     const app = new AppError('NOT_FOUND', 'x');
     expect(toApiError(app)).toBe(app);
-    const other = new TypeError('bug');
-    expect(toApiError(other)).toBe(other);
+    expect(toApiError(new TypeError('bug'))).toMatchObject({ code: 'INTERNAL', status: 500 });
+  });
+
+  it('maps Fastify limits and media types to 413 / 415 / 414 naming the part of the request', () => {
+    const err = (code: string, statusCode: number) => Object.assign(new Error('x'), { code, statusCode });
+    expect(toApiError(err('FST_ERR_CTP_BODY_TOO_LARGE', 413))).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+      fields: ['body'],
+    });
+    expect(toApiError(err('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415))).toMatchObject({
+      status: 415,
+      fields: ['content-type'],
+    });
+    expect(toApiError(err('FST_ERR_BAD_URL', 400))).toMatchObject({ status: 400, fields: ['url'] });
+    expect(toApiError(err('FST_ERR_MAX_PARAM_LENGTH', 414))).toMatchObject({ status: 414 });
+  });
+
+  it('an event the schema refuses is 400 naming its fields, whichever connector built it', () => {
+    const e = toApiError(new EventValidationError([{ path: 'content.call.startedAt', message: 'bad' }]));
+    expect(e).toMatchObject({ code: 'VALIDATION', status: 400, fields: ['content.call.startedAt'] });
+  });
+
+  it('a value the database cannot store is 400, not 500', () => {
+    const pg = Object.assign(new Error('value too long'), { code: '22001', severity: 'ERROR' });
+    expect(toApiError(pg)).toMatchObject({ code: 'VALIDATION', status: 400 });
   });
 });

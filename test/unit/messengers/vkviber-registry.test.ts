@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { registerErrorHandler } from '../../../api/error-handler.js';
+import { httpOptions, registerErrorHandler } from '../../../api/error-handler.js';
 import { loadConfig } from '../../../app/config.js';
 import { createConnectors } from '../../../connectors/registry.js';
 import { SENDER_FACTORIES } from '../../../outbound/messengers/registry.js';
@@ -11,7 +11,7 @@ import { messengerFixture, viberAccount, vkAccount } from '../../support/messeng
 
 describe('VK and Viber are registered', () => {
   it('their webhooks answer under /v1/messengers/<vendor>/<key> among every connector the service runs', async () => {
-    const app = Fastify();
+    const app = Fastify(httpOptions());
     registerErrorHandler(app);
     const bus = new RecordingPublisher();
     for (const c of createConnectors({

@@ -218,6 +218,29 @@ describe('Bitrix24 method routing and auth', () => {
     expect(bus.events).toEqual([]);
   });
 
+  it('answers an unknown line and a wrong secret alike, whatever the body (no probing of line keys)', async () => {
+    const answers = [];
+    for (const line of ['main', 'nope']) {
+      for (const [type, body] of [
+        ['application/json', '{"PHONE_NUMBER":'],
+        ['application/json', '[1,2]'],
+        [FORM, REGISTER],
+        [FORM, ''],
+      ]) {
+        for (const url of [
+          `/v1/telephony/bitrix24/${line}/telephony.externalcall.register?auth=wrong`,
+          `/v1/telephony/bitrix24/${line}/wrong-token/telephony.externalcall.finish`,
+        ]) {
+          const res = await post(url, body!, { 'content-type': type! });
+          answers.push({ status: res.statusCode, body: res.body });
+        }
+      }
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(answers[0]!.status).toBe(401);
+    expect(bus.events).toEqual([]);
+  });
+
   it.each(['telephony.externalcall.hide.json', 'constructor'])(
     'answers 404 for the unknown method %s',
     async (m) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toAppError } from '../../../api/http-errors.js';
 import {
   buildCallEvent,
   type CallRecord,
@@ -6,7 +7,6 @@ import {
   isWithheldNumber,
 } from '../../../connectors/telephony/call-event.js';
 import { contactId } from '../../../event/inbound-contact.js';
-import { isAppError } from '../../../lib/errors.js';
 import { telephonyLine } from '../../support/telephony-app.js';
 
 const NOW = new Date('2025-03-14T08:00:00Z');
@@ -138,14 +138,21 @@ describe('buildCallEvent', () => {
     expect(build(bare).occurredAt).toBe(NOW.toISOString());
   });
 
-  it('turns what the event schema still refuses into a 422 naming the path', () => {
+  it('what the event schema still refuses is a 400 naming the path, as on every endpoint', () => {
     try {
       build(record({ externalCallId: 'x'.repeat(201) }));
       expect.unreachable();
     } catch (e) {
-      expect(isAppError(e) && e.status).toBe(422);
-      expect(isAppError(e) && e.fields).toContain('content.call.externalCallId');
+      const http = toAppError(e);
+      expect(http.status).toBe(400);
+      expect(http.fields).toContain('content.call.externalCallId');
     }
+  });
+
+  it('removes control characters and lone surrogates instead of refusing the call', () => {
+    const e = build(record({ externalCallId: 'ca\u0000ll-1', callerName: 'Iv\ud800an\u0007' }));
+    expect(e.content.call?.externalCallId).toBe('call-1');
+    expect(e.sender.name).toBe('Iv\ufffdan');
   });
 });
 

@@ -27,7 +27,7 @@ describe('webform plugin boundaries', () => {
     }
   });
 
-  it('malformed JSON and unsupported content types are 400, not 500', async () => {
+  it('malformed JSON is 400, an unsupported type 415, a huge body 413, all in the one format', async () => {
     t = await buildWebformApp();
     const send = (contentType: string, payload: string) =>
       t.app.inject({
@@ -36,17 +36,20 @@ describe('webform plugin boundaries', () => {
         headers: { 'content-type': contentType },
         payload,
       });
-    for (const [ct, body] of [
-      ['application/json', '{"phone":'],
-      ['application/json', '["+74951234567"]'],
-      ['text/plain', 'phone=1'],
+    for (const [ct, body, status, code, field] of [
+      ['application/json', '{"phone":', 400, 'VALIDATION', 'body'],
+      ['application/json', '["+74951234567"]', 400, 'VALIDATION', 'body'],
+      ['text/plain', 'phone=1', 415, 'UNSUPPORTED_MEDIA_TYPE', 'content-type'],
+      ['multipart/form-data; boundary=x', 'phone=1', 400, 'VALIDATION', 'body'],
+      ['multipart/form-data', '{"phone":"1"}', 400, 'VALIDATION', 'body'],
     ] as const) {
       const res = await send(ct, body);
-      expect(res.statusCode, `${ct} ${body}`).toBe(400);
-      expect(res.json().error.code).toBe('VALIDATION');
+      expect(res.statusCode, `${ct} ${body}`).toBe(status);
+      expect(res.json().error, `${ct} ${body}`).toMatchObject({ code, fields: [field] });
     }
     const huge = await send('application/json', JSON.stringify({ phone: '1', message: 'x'.repeat(300_000) }));
-    expect(huge.statusCode).toBe(400);
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', fields: ['body'] });
     expect(t.bus.events).toHaveLength(0);
   });
 
