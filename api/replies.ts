@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Database } from '../crm-core/db/database.js';
 import type { OutboundEmailRow } from '../crm-core/repositories/outbound-email.repository.js';
+import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
+import { AppError } from '../lib/errors.js';
 import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
-import { createAuth, operatorOf } from './auth.js';
+import { createAuth, operatorOf, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { toApiError } from './routes/errors.js';
 import * as s from './routes/schemas.js';
@@ -49,11 +51,17 @@ const { error: _error, nextAttemptAt: _next, ...failed } = result.properties;
 
 export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
+  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
   // Same translation as the /v1 routes (field names in messages), then the central error handler.
   app.setErrorHandler((err) => {
     throw toApiError(err);
   });
-  const auth = createAuth({ db: deps.db, adminToken: deps.config.adminToken });
+  const auth = createAuth({
+    db: deps.db,
+    adminToken: deps.config.adminToken,
+    sessionTtlHours: deps.config.sessionTtlHours,
+  });
   const sendWaitMs = deps.sendWaitMs ?? 10_000;
 
   app.post<{ Params: { id: number }; Body: ReplyBody; Headers: { 'idempotency-key'?: string } }>(
@@ -103,6 +111,10 @@ export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) 
       },
     },
     async (request, reply) => {
+      // Replying to a client the caller cannot see is answered as if the activity did not exist.
+      if (!(await isActivityVisible(deps.db, viewerOf(request), request.params.id))) {
+        throw new AppError('NOT_FOUND', `id: activity ${request.params.id} not found`, { fields: ['id'] });
+      }
       const created = await createReply(
         deps.db,
         {

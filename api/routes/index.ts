@@ -18,6 +18,7 @@ import { toApiError } from './errors.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { sessionRoutes } from './session.js';
 
 /**
  * Every route's schema says `security: [{ bearer: [] }]`; @fastify/swagger throws while building the document
@@ -27,7 +28,9 @@ export const apiSecuritySchemes = {
   bearer: {
     type: 'http',
     scheme: 'bearer',
-    description: 'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators',
+    description:
+      'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators. Browsers use ' +
+      'the session cookie from POST /v1/session instead (plus X-CSRF-Token on state-changing requests).',
   },
 } as const;
 
@@ -40,14 +43,16 @@ export interface ApiDeps {
 
 /**
  * The console/admin HTTP API under /v1 (register with prefix ''; paths are absolute). Bearer tokens: the admin
- * token for /v1/admin/*, operator tokens (or the admin token, for reads) elsewhere. Access model: any operator
- * may read every lead, contact, company and activity; there is no per-operator visibility yet.
+ * token (or an admin-role operator) for /v1/admin/*, operator tokens or session cookies (or the admin token, for
+ * reads) elsewhere. What a caller sees follows their role (crm-core/repositories/visibility.repository.ts).
  *
  * Encapsulated on purpose (no fastify-plugin): the `principal` decorator and the error translation below apply
  * to these routes only. Translated errors are rethrown to the parent, i.e. the central error handler.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
+  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
   app.setErrorHandler((err) => {
     throw toApiError(err);
   });
@@ -55,8 +60,13 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
-    auth: createAuth({ db: deps.db, adminToken: deps.config.adminToken }),
+    auth: createAuth({
+      db: deps.db,
+      adminToken: deps.config.adminToken,
+      sessionTtlHours: deps.config.sessionTtlHours,
+    }),
   };
+  sessionRoutes(app, ctx);
   clientRoutes(app, ctx);
   recordRoutes(app, ctx);
   operatorRoutes(app, ctx);

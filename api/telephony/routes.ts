@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
 import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
@@ -6,6 +6,7 @@ import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
+import { createAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 
 export interface TelephonyApiDeps {
@@ -17,6 +18,15 @@ export interface TelephonyApiDeps {
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
  */
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
+  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
+  // Reports are for administrators: the admin token or an operator with the admin role (token or session).
+  const { requireAdmin } = createAuth({
+    db,
+    adminToken: config.adminToken,
+    sessionTtlHours: config.sessionTtlHours,
+  });
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
   const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
   app.get<{ Querystring: { from?: string; line?: string } }>(
@@ -64,6 +74,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
   app.get<{ Querystring: { from: string; to: string; groupBy?: CallGroupBy } }>(
     '/v1/reports/calls',
     {
+      onRequest: requireAdmin,
       schema: {
         tags: ['reports'],
         summary: 'Call statistics per operator, line or day (admin)',
@@ -79,8 +90,6 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
       },
     },
     async (req) => {
-      if (!safeEqual(bearerToken(req.headers.authorization) ?? '', config.adminToken))
-        throw new AppError('UNAUTHORIZED', 'authorization: admin token required');
       if (req.query.from >= req.query.to)
         throw new AppError('VALIDATION', 'to: must be after from', { fields: ['to'] });
       const groupBy = req.query.groupBy ?? 'day';
