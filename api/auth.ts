@@ -1,5 +1,5 @@
-import { fastifyCookie } from '@fastify/cookie';
-import type { FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Database } from '../crm-core/db/database.js';
 import { findOperatorByTokenHash } from '../crm-core/repositories/operator.repository.js';
 import { ADMIN_VIEWER, type Viewer } from '../crm-core/repositories/visibility.repository.js';
@@ -59,6 +59,15 @@ const invalid = () =>
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** scheme://host[:port] with the default port left out, as browsers write Origin; '' if unparsable. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Refuses a browser request sent from another site: Sec-Fetch-Site (sent by every current browser) must be
  * same-origin or none (typed/bookmarked), and an Origin header, when present, must be this server's own.
@@ -71,15 +80,24 @@ export function assertSameOrigin(request: FastifyRequest): void {
     });
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `${request.protocol}://${request.host}`) {
+  if (origin !== undefined && origin !== originOf(`${request.protocol}://${request.host}`)) {
     throw new AppError('FORBIDDEN', 'origin: request from another origin refused', { fields: ['origin'] });
   }
 }
 
 export const sessionCookieOf = (request: FastifyRequest): string | undefined =>
-  request.headers.cookie
-    ? fastifyCookie.parse(request.headers.cookie)[SESSION_COOKIE] || undefined
-    : undefined;
+  request.cookies?.[SESSION_COOKIE] || undefined;
+
+/**
+ * Every plugin that authenticates calls this while registering: cookie parsing (@fastify/cookie) and the
+ * request decorators the hooks fill. Registering twice in one context is avoided.
+ */
+export async function prepareAuth(app: FastifyInstance): Promise<void> {
+  if (!app.hasRequestDecorator('cookies')) await app.register(cookie);
+  for (const name of ['principal', 'viewer', 'sessionId'] as const) {
+    if (!app.hasRequestDecorator(name)) app.decorateRequest(name, undefined);
+  }
+}
 
 /**
  * The hooks are used as onRequest hooks: running before body parsing and validation means an unauthenticated

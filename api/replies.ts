@@ -5,7 +5,7 @@ import { isActivityVisible } from '../crm-core/repositories/visibility.repositor
 import { AppError } from '../lib/errors.js';
 import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
-import { createAuth, operatorOf, viewerOf } from './auth.js';
+import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { toApiError } from './routes/errors.js';
 import * as s from './routes/schemas.js';
@@ -50,9 +50,7 @@ const result = s.obj(
 const { error: _error, nextAttemptAt: _next, ...failed } = result.properties;
 
 export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
-  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
+  await prepareAuth(app);
   // Same translation as the /v1 routes (field names in messages), then the central error handler.
   app.setErrorHandler((err) => {
     throw toApiError(err);

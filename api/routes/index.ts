@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
-import { createAuth } from '../auth.js';
+import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { activityRoutes } from './activities.js';
 import { adminChannelRoutes } from './admin-channels.js';
@@ -50,9 +50,7 @@ export interface ApiDeps {
  * to these routes only. Translated errors are rethrown to the parent, i.e. the central error handler.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
-  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
+  await prepareAuth(app);
   app.setErrorHandler((err) => {
     throw toApiError(err);
   });

@@ -1,4 +1,4 @@
-import { fastifyCookie } from '@fastify/cookie';
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperator } from '../../crm-core/repositories/operator.repository.js';
 import { csrfTokenFor, PASSWORD_MAX, PASSWORD_MIN } from '../../crm-core/services/session.service.js';
@@ -13,15 +13,12 @@ import * as s from './schemas.js';
  * sub-requests or form posts), Secure when the request came over https (behind a proxy: TRUST_PROXY and
  * X-Forwarded-Proto), and has no Max-Age: the server-side expiry (SESSION_TTL_HOURS, sliding) is what counts.
  */
-function cookie(request: FastifyRequest, value: string, clear = false): string {
-  return fastifyCookie.serialize(SESSION_COOKIE, value, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: request.protocol === 'https',
-    path: '/',
-    ...(clear ? { maxAge: 0 } : {}),
-  });
-}
+const cookieOptions = (request: FastifyRequest): CookieSerializeOptions => ({
+  httpOnly: true,
+  sameSite: 'lax',
+  secure: request.protocol === 'https',
+  path: '/',
+});
 
 const me = s.obj(
   {
@@ -47,6 +44,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
       schema: {
         tags: ['session'],
         summary: 'Sign in with login and password; sets the session cookie and returns the CSRF token',
+        security: [],
         description:
           'Wrong passwords are counted per login and per client address; past a few, further attempts are ' +
           'answered 429 with Retry-After (doubling, up to 15 minutes) whether or not the login exists. Send the ' +
@@ -66,7 +64,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
         userAgent: request.headers['user-agent'] ?? null,
       });
       const op = (await getOperator(ctx.db, signed.operatorId))!;
-      reply.header('set-cookie', cookie(request, signed.sessionId));
+      reply.setCookie(SESSION_COOKIE, signed.sessionId, cookieOptions(request));
       reply.header('cache-control', 'no-store');
       return {
         operator: camel(op),
@@ -86,15 +84,13 @@ export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
       schema: {
         tags: ['session'],
         summary: 'Sign out: the session is revoked and the cookie cleared',
+        security: s.security,
         response: { 204: { type: 'null' }, ...s.errors(401, 403) },
       },
     },
     async (request, reply) => {
       if (request.sessionId) await sessions.signOut(request.sessionId);
-      return reply
-        .header('set-cookie', cookie(request, '', true))
-        .code(204)
-        .send();
+      return reply.clearCookie(SESSION_COOKIE, cookieOptions(request)).code(204).send();
     },
   );
 

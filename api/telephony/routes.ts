@@ -6,7 +6,7 @@ import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
-import { createAuth } from '../auth.js';
+import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 
 export interface TelephonyApiDeps {
@@ -18,9 +18,7 @@ export interface TelephonyApiDeps {
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
  */
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  if (!app.hasRequestDecorator('viewer')) app.decorateRequest('viewer', undefined);
-  if (!app.hasRequestDecorator('sessionId')) app.decorateRequest('sessionId', undefined);
+  await prepareAuth(app);
   // Reports are for administrators: the admin token or an operator with the admin role (token or session).
   const { requireAdmin } = createAuth({
     db,

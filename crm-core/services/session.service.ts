@@ -13,8 +13,8 @@ import type { Viewer } from '../repositories/visibility.repository.js';
  * and nothing more has to be stored or looked up.
  *
  * Slowdown: failures are counted per submitted login and per client address in PostgreSQL (so every instance
- * sees them). After `freeFailures` failures within `windowMs`, each further failure blocks the key for
- * baseBlockMs·2^(n-free), up to maxBlockMs; a blocked key is answered 429 with Retry-After without checking
+ * sees them). From the `freeFailures`-th failure within `windowMs` on, each failure blocks the key for
+ * baseBlockMs·2^(n-free) (30 s, 1 min, 2 min...), up to maxBlockMs; a blocked key is answered 429 with Retry-After without checking
  * the password. An unknown login is counted and timed exactly like a known one (a decoy scrypt runs), so
  * neither the answer nor its timing says whether the login exists.
  */
@@ -35,7 +35,7 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = Object.freeze({
   ttlMs: 12 * 3_600_000,
   loginFreeFailures: 5,
   ipFreeFailures: 30,
-  baseBlockMs: 1_000,
+  baseBlockMs: 30_000,
   maxBlockMs: 15 * 60_000,
   windowMs: 15 * 60_000,
 });
