@@ -6,6 +6,7 @@ import { createMetrics } from '../../../api/metrics.js';
 import { buildServer } from '../../../api/server.js';
 import { seedDemo } from '../../../app/demo-seed.js';
 import { createLogger } from '../../../lib/logger.js';
+import { createMessengerOutbox } from '../../../outbound/messengers/outbox.js';
 import { ADMIN_TOKEN, admin, apiBackends, bearer } from '../../support/api-app.js';
 import type { TestDatabase } from '../../support/db.js';
 
@@ -30,19 +31,28 @@ for (const backend of await apiBackends()) {
     const company: Record<string, number> = {};
     const deal: Record<string, number> = {};
     const activity: Record<string, number> = {};
+    const conversation: Record<string, number> = {};
 
     beforeAll(async () => {
       t = await backend.make();
       const seed = (await seedDemo(t.db))!;
       for (const o of seed.operators) ops[o.login] = o.id;
       const tokens = Object.fromEntries(seed.operators.map((o) => [o.login, o.token]));
+      const logger = createLogger({ level: 'silent' });
+      const nowhere = 'http://127.0.0.1:9';
       app = await buildServer({
         config: { adminToken: ADMIN_TOKEN, defaultCountry: 'RU', trustProxy: false },
-        logger: createLogger({ level: 'silent' }),
+        logger,
         db: t.db,
         metrics: createMetrics(),
         connectors: [],
         api: true,
+        // Never started: only its routes are wanted here (nothing is sent by a GET).
+        messengerOutbox: createMessengerOutbox({
+          db: t.db,
+          logger,
+          urls: { telegram: nowhere, meta: nowhere, vk: nowhere, viber: nowhere },
+        }),
       });
       await app.ready();
       const regions = (await t.db.query<{ id: number; code: string }>('SELECT id, code FROM regions')).rows;
@@ -116,6 +126,15 @@ for (const backend of await apiBackends()) {
           `INSERT INTO identities (kind, value, owner_type, owner_id) VALUES ('phone', $1, 'lead', $2)`,
           [`+7495000000${'ABQVS'.indexOf(k)}`, lead[k]],
         );
+      }
+      for (const k of ['A', 'V']) {
+        conversation[k] = (
+          await t.db.query<{ id: number }>(
+            `INSERT INTO conversations (activity_id, channel, account_key, chat_id, owner_type, owner_id, opened_at, last_message_at)
+             VALUES ($1, 'telegram', 'bot', $2, 'lead', $3, now(), now()) RETURNING id`,
+            [activity[k], `chat-${k}`, lead[k]],
+          )
+        ).rows[0]!.id;
       }
       activity.queue = (
         await t.db.query<{ id: number }>(
@@ -220,6 +239,29 @@ for (const backend of await apiBackends()) {
         expect(r.json().role).toBe(role);
         expect(r.json().operator?.id ?? null).toBe(who === 'admin' ? null : ops[who]);
       },
+      // The list is "my conversations" (the activity's responsible); the admin token lists everyone's.
+      '/v1/conversations': async (who) => {
+        const r = await get(who, '/v1/conversations?limit=500');
+        expect(r.statusCode).toBe(200);
+        const mine = { anna: ['A'], vera: ['V'], sofia: [], admin: ['A', 'V'], adam: [] }[who];
+        expect(ids(r.json().items, conversation), who).toEqual(mine);
+      },
+      '/v1/conversations/{id}': async (who) => {
+        for (const k of ['A', 'V']) {
+          const r = await get(who, `/v1/conversations/${conversation[k]}`);
+          expect(r.statusCode, `${who} conversation ${k}`).toBe(SEES[who].includes(k) ? 200 : 404);
+        }
+      },
+      '/v1/conversations/{id}/messages/{messageId}/attachments/{n}': async (who) => {
+        for (const k of ['A', 'V']) {
+          const r = await get(who, `/v1/conversations/${conversation[k]}/messages/1/attachments/0`);
+          expect(r.statusCode).toBe(404);
+          // A hidden conversation is refused before its messages are looked at.
+          expect(r.json().error.fields, `${who} ${k}`).toEqual(
+            SEES[who].includes(k) ? ['messageId'] : ['id'],
+          );
+        }
+      },
       '/v1/reports/calls': adminOnly(`/v1/reports/calls?from=${from}&to=${to}`),
       // The PBX's question is answered to a line secret only; no person's credentials open it.
       '/v1/telephony/route': async (who) => {
@@ -236,6 +278,11 @@ for (const backend of await apiBackends()) {
       '/v1/admin/telephony-lines': adminOnly('/v1/admin/telephony-lines'),
       '/v1/admin/telephony-lines/{key}': adminOnly('/v1/admin/telephony-lines/demo'),
       '/v1/admin/mailboxes': adminOnly('/v1/admin/mailboxes'),
+      '/v1/admin/messengers': adminOnly('/v1/admin/messengers'),
+      '/v1/admin/messengers/{key}': async (who) => {
+        const r = await get(who, '/v1/admin/messengers/none');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
+      },
       '/v1/admin/mailboxes/{id}': async (who) => {
         // No mailbox exists: the admin learns that, nobody else gets past authentication.
         const r = await get(who, '/v1/admin/mailboxes/1');
