@@ -25,7 +25,7 @@ for (const backend of await apiBackends()) {
         expect(r.json()).toMatchObject({ hasPassword: true, role: 'operator' });
         expect(JSON.stringify(r.json())).not.toContain('scrypt');
       }
-    }, 60_000);
+    }, 180_000);
     afterAll(async () => {
       await a?.app.close();
       await t?.drop();
