@@ -488,6 +488,7 @@ for (const backend of backends) {
         from: `x.${run}@client.test`,
         messageId: `<nosmtp.${run}@client.test>`,
       });
+      await q('UPDATE activities SET responsible_id = $1 WHERE id = $2', [anna().id, q2.id]);
       const r2 = await post(q2.id, { text: 'x' });
       expect(r2.statusCode).toBe(422);
       expect(r2.json().error.fields).toEqual(['mailbox.smtp']);
