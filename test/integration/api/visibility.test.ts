@@ -279,6 +279,11 @@ for (const backend of await apiBackends()) {
       '/v1/admin/telephony-lines/{key}': adminOnly('/v1/admin/telephony-lines/demo'),
       '/v1/admin/mailboxes': adminOnly('/v1/admin/mailboxes'),
       '/v1/admin/messengers': adminOnly('/v1/admin/messengers'),
+      '/v1/admin/stores': adminOnly('/v1/admin/stores'),
+      '/v1/admin/stores/{key}': async (who) => {
+        const r = await get(who, '/v1/admin/stores/none');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
+      },
       '/v1/admin/messengers/{key}': async (who) => {
         const r = await get(who, '/v1/admin/messengers/none');
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
