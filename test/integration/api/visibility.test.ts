@@ -186,6 +186,11 @@ for (const backend of await apiBackends()) {
         expect(ids(r.json().items, lead), who).toEqual(SEES[who]);
       },
       '/v1/leads/{id}': (who) => byId(who, (id) => `/v1/leads/${id}`, lead),
+      '/v1/deals': async (who) => {
+        const r = await get(who, '/v1/deals?limit=500');
+        expect(ids(r.json().items, deal), who).toEqual(SEES[who]);
+      },
+      '/v1/deals/{id}': (who) => byId(who, (id) => `/v1/deals/${id}`, deal),
       '/v1/contacts/{id}': (who) => byId(who, (id) => `/v1/contacts/${id}`, contact),
       '/v1/companies/{id}': (who) => byId(who, (id) => `/v1/companies/${id}`, company),
       '/v1/{entity}/{id}/timeline': async (who) => {
@@ -280,6 +285,7 @@ for (const backend of await apiBackends()) {
       '/v1/admin/mailboxes': adminOnly('/v1/admin/mailboxes'),
       '/v1/admin/messengers': adminOnly('/v1/admin/messengers'),
       '/v1/admin/stores': adminOnly('/v1/admin/stores'),
+      '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
