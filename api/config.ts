@@ -8,4 +8,6 @@ export interface ApiConfig {
   trustProxy: boolean;
   /** Public base URL (PUBLIC_URL): the webhook URLs the admin API shows are built on it. */
   publicUrl?: string;
+  /** Sliding lifetime of a browser session, in hours (SESSION_TTL_HOURS; 12 when absent). */
+  sessionTtlHours?: number;
 }

@@ -1,14 +1,15 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../crm-core/db/database.js';
 import * as conv from '../crm-core/repositories/conversation.repository.js';
 import { getMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import type { MessengerOutboxRow } from '../crm-core/repositories/messenger-outbox.repository.js';
+import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
 import type { Attachment } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { VendorSendError } from '../outbound/messengers/contract.js';
 import type { MessengerOutbox, ReplyOutcome } from '../outbound/messengers/outbox.js';
 import { createMessengerReply } from '../outbound/messengers/reply.js';
-import { createAuth, operatorOf } from './auth.js';
+import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { camel } from './routes/present.js';
 import * as s from './routes/schemas.js';
@@ -95,16 +96,22 @@ const presentMessage = ({
 }: conv.MessageRow) => camel(m);
 
 export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async (app, deps) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
   const { db } = deps;
-  const auth = createAuth({ db, adminToken: deps.config.adminToken });
+  const auth = createAuth({
+    db,
+    adminToken: deps.config.adminToken,
+    sessionTtlHours: deps.config.sessionTtlHours,
+  });
   const onRequest = auth.requireOperator;
   const sendWaitMs = deps.sendWaitMs ?? 10_000;
   const tags = ['conversations'];
-  const found = async (id: number) => {
+  /** A conversation the caller may see (its activity's visibility); another's is 404 like a missing one. */
+  const found = async (id: number, request: FastifyRequest) => {
     const c = await conv.getConversation(db, id);
-    if (!c) throw new AppError('NOT_FOUND', `id: conversation ${id} not found`, { fields: ['id'] });
+    if (!c || !(await isActivityVisible(db, viewerOf(request), c.activity_id)))
+      throw new AppError('NOT_FOUND', `id: conversation ${id} not found`, { fields: ['id'] });
     return c;
   };
 
@@ -156,7 +163,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       },
     },
     async (request) => {
-      const c = await found(request.params.id);
+      const c = await found(request.params.id, request);
       return { ...presentConversation(c), items: (await conv.listMessages(db, c.id)).map(presentMessage) };
     },
   );
@@ -175,9 +182,9 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       },
     },
     async (request) => {
-      await found(request.params.id);
+      await found(request.params.id, request);
       await conv.closeConversation(db, request.params.id, operatorOf(request), new Date());
-      return presentConversation(await found(request.params.id));
+      return presentConversation(await found(request.params.id, request));
     },
   );
 
@@ -233,6 +240,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       },
     },
     async (request, reply) => {
+      await found(request.params.id, request);
       const created = await createMessengerReply(
         db,
         {
@@ -269,6 +277,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
     },
     async (request, reply) => {
       const { id, messageId, n } = request.params;
+      await found(id, request);
       const m = await conv.getMessage(db, id, messageId);
       const a = m?.attachments[n] as Attachment | undefined;
       if (!m || !a) {

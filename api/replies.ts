@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Database } from '../crm-core/db/database.js';
 import type { OutboundEmailRow } from '../crm-core/repositories/outbound-email.repository.js';
+import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
+import { AppError } from '../lib/errors.js';
 import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
-import { createAuth, operatorOf } from './auth.js';
+import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import * as s from './routes/schemas.js';
 import { refuseUnsafeText } from './validation.js';
@@ -48,9 +50,13 @@ const result = s.obj(
 const { error: _error, nextAttemptAt: _next, ...failed } = result.properties;
 
 export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
-  const auth = createAuth({ db: deps.db, adminToken: deps.config.adminToken });
+  const auth = createAuth({
+    db: deps.db,
+    adminToken: deps.config.adminToken,
+    sessionTtlHours: deps.config.sessionTtlHours,
+  });
   const sendWaitMs = deps.sendWaitMs ?? 10_000;
 
   app.post<{ Params: { id: number }; Body: ReplyBody; Headers: { 'idempotency-key'?: string } }>(
@@ -100,6 +106,10 @@ export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) 
       },
     },
     async (request, reply) => {
+      // Replying to a client the caller cannot see is answered as if the activity did not exist.
+      if (!(await isActivityVisible(deps.db, viewerOf(request), request.params.id))) {
+        throw new AppError('NOT_FOUND', `id: activity ${request.params.id} not found`, { fields: ['id'] });
+      }
       const created = await createReply(
         deps.db,
         {

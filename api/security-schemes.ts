@@ -6,7 +6,9 @@ export const apiSecuritySchemes = {
   bearer: {
     type: 'http',
     scheme: 'bearer',
-    description: 'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators',
+    description:
+      'The admin token (ADMIN_TOKEN) or an operator token issued by POST /v1/admin/operators. Browsers use ' +
+      'the session cookie from POST /v1/session instead (plus X-CSRF-Token on state-changing requests).',
   },
   // The webhooks' and the PBX's credentials (connectors name these labels in their route docs).
   lineSecret: { type: 'http', scheme: 'bearer', description: "A telephony line's secret" },

@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   FORM_RATE_LIMIT: int(30, 1, 1_000_000),
   /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
   TRUST_PROXY: bool,
+  /** Sliding lifetime of an operator's browser session, in hours: each request moves expiry this far ahead. */
+  SESSION_TTL_HOURS: int(12, 1, 24 * 90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ROLE: z.enum(['all', 'connectors', 'router', 'api']).default('all'),
   /** Deadline of the planned callback created for a missed inbound call, in minutes. */
@@ -82,6 +84,7 @@ export interface AppConfig {
   defaultCountry: string;
   formRateLimit: number;
   trustProxy: boolean;
+  sessionTtlHours: number;
   logLevel: string;
   role: 'all' | 'connectors' | 'router' | 'api';
   callbackDeadlineMin: number;
@@ -157,6 +160,7 @@ export function loadConfig(
     defaultCountry: e.DEFAULT_COUNTRY,
     formRateLimit: e.FORM_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
+    sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
     role: e.ROLE,
     callbackDeadlineMin: e.CALLBACK_DEADLINE_MIN,

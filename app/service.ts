@@ -137,6 +137,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       defaultCountry: config.defaultCountry,
       trustProxy: config.trustProxy,
       publicUrl: config.publicUrl,
+      sessionTtlHours: config.sessionTtlHours,
     },
     logger,
     db,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../crm-core/db/database.js';
 import * as repo from '../../crm-core/repositories/operator.repository.js';
 import { hashToken, newOperatorToken } from '../../crm-core/services/operator-tokens.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../crm-core/services/session.service.js';
 import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
@@ -15,7 +16,11 @@ const fields = {
   status: { type: 'string', enum: ['online', 'offline'] },
   active: s.bool,
   regionIds: { type: 'array', items: s.id, maxItems: 1000, uniqueItems: true },
+  role: { type: 'string', enum: ['operator', 'supervisor', 'admin'] },
+  /** Write-only: stored as a scrypt hash; setting it signs the operator out everywhere. */
+  password: { type: 'string', minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX },
 };
+type Input = repo.OperatorInput & { password?: string };
 const withToken = s.obj({ operator: s.operator, token: s.str }, ['operator', 'token']);
 
 const notFound = (id: number) =>
@@ -28,7 +33,7 @@ async function load(db: Queryable, id: number) {
 }
 
 /**
- * Operators. Tokens are shown once, when issued (create, rotate); only their hash is stored. Operators are
+ * Operators, their role and password (write-only). Tokens are shown once, when issued (create, rotate); only their hash is stored. Operators are
  * never deleted, because history points at them: DELETE deactivates (their token stops working, they get no new
  * contacts, and clients they held are reassigned by the router on their next contact).
  */
@@ -54,7 +59,7 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
     }),
   );
 
-  app.post<{ Body: repo.OperatorInput }>(
+  app.post<{ Body: Input }>(
     '/v1/admin/operators',
     {
       onRequest,
@@ -69,8 +74,10 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
     },
     async (request, reply) => {
       const token = newOperatorToken();
+      const { password, ...input } = request.body;
       // One transaction: an unknown region id must not leave an operator behind without regions.
-      const id = await db.transaction((tx) => repo.insertOperator(tx, request.body, hashToken(token)));
+      const id = await db.transaction((tx) => repo.insertOperator(tx, input, hashToken(token)));
+      if (password !== undefined) await ctx.auth.sessions.setPassword(id, password);
       return reply.code(201).send({ operator: await load(db, id), token });
     },
   );
@@ -81,7 +88,7 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
     async (request) => load(db, request.params.id),
   );
 
-  app.patch<{ Params: { id: number }; Body: Partial<repo.OperatorInput> }>(
+  app.patch<{ Params: { id: number }; Body: Partial<Input> }>(
     '/v1/admin/operators/:id',
     {
       onRequest,
@@ -96,8 +103,15 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
       ),
     },
     async (request) => {
-      const found = await db.transaction((tx) => repo.updateOperator(tx, request.params.id, request.body));
+      const { password, ...input } = request.body;
+      const found = await db.transaction((tx) => repo.updateOperator(tx, request.params.id, input));
       if (!found) throw notFound(request.params.id);
+      if (password !== undefined) {
+        await ctx.auth.sessions.setPassword(request.params.id, password);
+        await ctx.auth.sessions.revokeAll(request.params.id);
+      }
+      // A deactivated operator's browser sessions end now, as their token does.
+      if (input.active === false) await ctx.auth.sessions.revokeAll(request.params.id);
       return load(db, request.params.id);
     },
   );
@@ -110,6 +124,7 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
     },
     async (request) => {
       if (!(await repo.deactivateOperator(db, request.params.id))) throw notFound(request.params.id);
+      await ctx.auth.sessions.revokeAll(request.params.id);
       return load(db, request.params.id);
     },
   );
@@ -131,6 +146,24 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
       if (!(await repo.setOperatorToken(db, request.params.id, hashToken(token))))
         throw notFound(request.params.id);
       return { operator: await load(db, request.params.id), token };
+    },
+  );
+
+  app.delete<{ Params: { id: number } }>(
+    '/v1/admin/operators/:id/sessions',
+    {
+      onRequest,
+      schema: schema(
+        'Sign the operator out everywhere (revokes their browser sessions; their API token is unaffected)',
+        { params: s.idParams },
+        { 200: s.obj({ revoked: s.int }, ['revoked']) },
+        400,
+        404,
+      ),
+    },
+    async (request) => {
+      await load(db, request.params.id);
+      return { revoked: await ctx.auth.sessions.revokeAll(request.params.id) };
     },
   );
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { isEntityVisible } from '../../crm-core/repositories/visibility.repository.js';
 import { type LookupQuery, lookupClient } from '../../router/client-lookup.js';
+import { viewerOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { bool, errors, identity, int, nint, nstr, obj, operatorBrief, security, str } from './schemas.js';
 
@@ -37,7 +39,9 @@ export function clientRoutes(app: FastifyInstance, ctx: RouteContext): void {
           'Values are normalised as the connectors do (phones to E.164 with the default country) and matched the ' +
           'way the router matches contacts: a converted lead answers with its contact, a junk lead with nothing. ' +
           'For an unknown client `wouldAssign` predicts the region and operator a first contact would get now ' +
-          '(nothing is written). At least one of phone, email, telegram is required.',
+          '(nothing is written). At least one of phone, email, telegram is required. A client the caller may ' +
+          "not see (another operator's, another region's) is answered `found: false` without a prediction, " +
+          'and duplicates the caller may not see are left out.',
         security,
         querystring: {
           type: 'object',
@@ -50,6 +54,18 @@ export function clientRoutes(app: FastifyInstance, ctx: RouteContext): void {
         response: { 200: lookupResponse, ...errors(400, 401) },
       },
     },
-    async (request) => lookupClient(ctx.db, request.query, ctx.config.defaultCountry),
+    async (request) => {
+      const viewer = viewerOf(request);
+      const r = await lookupClient(ctx.db, request.query, ctx.config.defaultCountry);
+      if (!r.found || viewer.role === 'admin') return r;
+      if (!(await isEntityVisible(ctx.db, viewer, r.entityType, r.entityId))) {
+        return { found: false };
+      }
+      const duplicates = [];
+      for (const d of r.duplicates) {
+        if (await isEntityVisible(ctx.db, viewer, d.entityType, d.entityId)) duplicates.push(d);
+      }
+      return { ...r, duplicates };
+    },
   );
 }

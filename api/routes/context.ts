@@ -1,5 +1,5 @@
 import type { Database } from '../../crm-core/db/database.js';
-import type { AuthHook } from '../auth.js';
+import type { Auth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 
 /** What every route module gets: the API's dependencies plus the auth hooks built once from them. */
@@ -7,5 +7,5 @@ export interface RouteContext {
   db: Database;
   config: Readonly<ApiConfig>;
   onRegionsChanged?: () => void;
-  auth: { requireAdmin: AuthHook; requireOperator: AuthHook };
+  auth: Auth;
 }

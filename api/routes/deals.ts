@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DealRow } from '../../crm-core/repositories/deal.repository.js';
+import { isEntityVisible } from '../../crm-core/repositories/visibility.repository.js';
 import {
   changeDealStage,
   closeDeal,
@@ -9,7 +10,8 @@ import {
   getDeal,
   listDeals,
 } from '../../crm-core/services/deal.service.js';
-import { operatorOf } from '../auth.js';
+import { AppError } from '../../lib/errors.js';
+import { operatorOf, viewerOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
 import * as s from './schemas.js';
@@ -76,7 +78,7 @@ export function dealRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const { responsible, ...q } = request.query;
-      const rows = await listDeals(ctx.db, { ...q, responsibleId: responsible });
+      const rows = await listDeals(ctx.db, { ...q, responsibleId: responsible }, viewerOf(request));
       return { items: rows.map(present), limit: q.limit, offset: q.offset };
     },
   );
@@ -84,7 +86,13 @@ export function dealRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { id: number } }>(
     '/v1/deals/:id',
     { onRequest, schema: schema('One deal', { params: s.idParams }, { 200: deal }, 404) },
-    async (request) => present(await getDeal(ctx.db, request.params.id)),
+    async (request) => {
+      // Another's deal is 404 like a missing one (README "Sign-in, roles and what each role sees").
+      if (!(await isEntityVisible(ctx.db, viewerOf(request), 'deal', request.params.id))) {
+        throw new AppError('NOT_FOUND', `id: deal ${request.params.id} not found`, { fields: ['id'] });
+      }
+      return present(await getDeal(ctx.db, request.params.id));
+    },
   );
 
   app.post<{ Body: DealInput }>(

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
-import { createAuth } from '../auth.js';
+import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
@@ -18,6 +18,7 @@ import { duplicateRoutes } from './duplicates.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { sessionRoutes } from './session.js';
 
 export { apiSecuritySchemes } from '../security-schemes.js';
 
@@ -30,21 +31,26 @@ export interface ApiDeps {
 
 /**
  * The console/admin HTTP API under /v1 (register with prefix ''; paths are absolute). Bearer tokens: the admin
- * token for /v1/admin/*, operator tokens (or the admin token, for reads) elsewhere. Access model: any operator
- * may read every lead, contact, company and activity; there is no per-operator visibility yet.
+ * token (or an admin-role operator) for /v1/admin/*, operator tokens or session cookies (or the admin token, for
+ * reads) elsewhere. What a caller sees follows their role (crm-core/repositories/visibility.repository.ts).
  *
  * Encapsulated on purpose (no fastify-plugin): the `principal` decorator applies to these routes only. Errors go
  * to the central error handler (api/error-handler.ts), which names the field.
  */
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
+  await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
-    auth: createAuth({ db: deps.db, adminToken: deps.config.adminToken }),
+    auth: createAuth({
+      db: deps.db,
+      adminToken: deps.config.adminToken,
+      sessionTtlHours: deps.config.sessionTtlHours,
+    }),
   };
+  sessionRoutes(app, ctx);
   clientRoutes(app, ctx);
   recordRoutes(app, ctx);
   operatorRoutes(app, ctx);

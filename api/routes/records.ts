@@ -5,7 +5,9 @@ import { identitiesOf, type OwnerType } from '../../crm-core/repositories/identi
 import * as leads from '../../crm-core/repositories/lead.repository.js';
 import { listRegions } from '../../crm-core/repositories/region.repository.js';
 import { getDeal, operatorsBrief } from '../../crm-core/repositories/report.repository.js';
+import { isEntityVisible, type Viewer } from '../../crm-core/repositories/visibility.repository.js';
 import { AppError } from '../../lib/errors.js';
+import { viewerOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
 import * as s from './schemas.js';
@@ -21,7 +23,12 @@ const ENTITIES = new Map<string, Entity>([
 const notFound = (what: string, id: number | string) =>
   new AppError('NOT_FOUND', `id: ${what} ${id} not found`, { fields: ['id'] });
 
-async function fetchEntity(db: Queryable, type: Entity, id: number) {
+/**
+ * An entity the viewer may see. One not theirs is answered 404 exactly like one that does not exist (not 403),
+ * so ids cannot be probed for what exists.
+ */
+async function fetchEntity(db: Queryable, viewer: Viewer, type: Entity, id: number) {
+  if (!(await isEntityVisible(db, viewer, type, id))) throw notFound(type, id);
   const get = { lead: leads.getLead, contact: leads.getContact, company: leads.getCompany, deal: getDeal }[
     type
   ];
@@ -31,8 +38,13 @@ async function fetchEntity(db: Queryable, type: Entity, id: number) {
 }
 
 /** A lead, contact or company with what an operator needs next to it: identities, responsible, region. */
-async function detail(db: Queryable, type: OwnerType, id: number): Promise<Record<string, unknown>> {
-  const row = await fetchEntity(db, type, id);
+async function detail(
+  db: Queryable,
+  viewer: Viewer,
+  type: OwnerType,
+  id: number,
+): Promise<Record<string, unknown>> {
+  const row = await fetchEntity(db, viewer, type, id);
   const [responsible] = row.responsible_id != null ? await operatorsBrief(db, [row.responsible_id]) : [];
   const region =
     row.region_id != null ? (await listRegions(db)).find((r) => r.id === row.region_id) : undefined;
@@ -84,7 +96,7 @@ interface ActivityQuery {
   offset: number;
 }
 
-/** Read-only CRM records for the console. Any operator sees every record (see api/routes/index.ts). */
+/** Read-only CRM records for the console, each filtered by the caller's role (visibility.repository.ts). */
 export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const onRequest = ctx.auth.requireOperator;
   const db = ctx.db;
@@ -113,7 +125,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const { responsible, ...q } = request.query;
-      const rows = await leads.listLeads(db, { ...q, responsibleId: responsible });
+      const rows = await leads.listLeads(db, { ...q, responsibleId: responsible }, viewerOf(request));
       return { items: rows.map(camel), limit: q.limit, offset: q.offset };
     },
   );
@@ -125,7 +137,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
       ...idRoute('leads', 'A lead with identities, responsible, region, source and UTM', leadDetail),
     },
     async (request) => {
-      const d = await detail(db, 'lead', request.params.id);
+      const d = await detail(db, viewerOf(request), 'lead', request.params.id);
       return {
         ...d,
         source: { type: d.sourceType, key: d.sourceKey, name: d.sourceName, channel: d.channel },
@@ -135,12 +147,12 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get<{ Params: { id: number } }>(
     '/v1/contacts/:id',
     { onRequest, ...idRoute('contacts', 'A contact with identities', detailOf(party)) },
-    async (request) => detail(db, 'contact', request.params.id),
+    async (request) => detail(db, viewerOf(request), 'contact', request.params.id),
   );
   app.get<{ Params: { id: number } }>(
     '/v1/companies/:id',
     { onRequest, ...idRoute('companies', 'A company with identities', detailOf(party)) },
-    async (request) => detail(db, 'company', request.params.id),
+    async (request) => detail(db, viewerOf(request), 'company', request.params.id),
   );
 
   app.get<{ Querystring: ActivityQuery }>(
@@ -168,7 +180,11 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const { responsible, ...q } = request.query;
-      const rows = await activities.listActivities(db, { ...q, responsibleId: responsible });
+      const rows = await activities.listActivities(
+        db,
+        { ...q, responsibleId: responsible },
+        viewerOf(request),
+      );
       return { items: rows.map(camel), limit: q.limit, offset: q.offset };
     },
   );
@@ -201,7 +217,7 @@ export function recordRoutes(app: FastifyInstance, ctx: RouteContext): void {
           { fields: ['entity'] },
         );
       }
-      await fetchEntity(db, type, request.params.id);
+      await fetchEntity(db, viewerOf(request), type, request.params.id);
       const rows = await activities.timeline(db, type, request.params.id, request.query.limit);
       return { entityType: type, entityId: request.params.id, items: rows.map(camel) };
     },

@@ -56,6 +56,7 @@ const errorDoc: Record<number, string> = {
   404: 'NOT_FOUND',
   409: 'CONFLICT: a unique value is taken; `fields` names it',
   422: 'UNPROCESSABLE: a referenced row does not exist (or a row is still referenced)',
+  429: 'RATE_LIMITED: too many attempts; see Retry-After',
 };
 export const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { ...errorBody, description: errorDoc[c] }]));
@@ -110,6 +111,8 @@ export const operator = obj({
   extension: nstr,
   status: str,
   active: bool,
+  role: { type: 'string', enum: ['operator', 'supervisor', 'admin'] },
+  hasPassword: bool,
   regionIds: { type: 'array', items: int },
   createdAt: time,
 });

@@ -7,7 +7,7 @@ import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { lookupClient } from '../../router/client-lookup.js';
-import { createAuth } from '../auth.js';
+import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 
@@ -20,12 +20,16 @@ export interface TelephonyApiDeps {
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
  */
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
+  await prepareAuth(app);
+  // Reports are for administrators: the admin token or an operator with the admin role (token or session).
+  const { requireAdmin } = createAuth({
+    db,
+    adminToken: config.adminToken,
+    sessionTtlHours: config.sessionTtlHours,
+  });
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
   const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
   app.addHook('preValidation', refuseUnsafeText);
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  // Reports are the admin's, with the API's answers: 401 without a valid token, 403 for an operator's.
-  const auth = createAuth({ db, adminToken: config.adminToken });
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
     {
@@ -72,7 +76,7 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
   app.get<{ Querystring: { from: string; to: string; groupBy?: CallGroupBy } }>(
     '/v1/reports/calls',
     {
-      onRequest: auth.requireAdmin,
+      onRequest: requireAdmin,
       schema: {
         tags: ['reports'],
         summary: 'Call statistics per operator, line or day (admin)',

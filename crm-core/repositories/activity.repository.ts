@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { ownedVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface NewActivity {
   ownerType: 'lead' | 'contact' | 'company' | 'deal' | 'queue';
@@ -183,23 +184,31 @@ export interface ActivityFilter {
   offset: number;
 }
 
-export async function listActivities(db: Queryable, f: ActivityFilter): Promise<ActivityRow[]> {
+/** Activities the viewer may see (visibility.repository.ts), filtered and paged. */
+export async function listActivities(
+  db: Queryable,
+  f: ActivityFilter,
+  viewer: Viewer,
+): Promise<ActivityRow[]> {
+  const params: unknown[] = [
+    f.ownerType ?? null,
+    f.ownerId ?? null,
+    f.responsibleId ?? null,
+    f.state ?? null,
+    f.type ?? null,
+    f.limit,
+    f.offset,
+  ];
+  const visible = ownedVisibleSql(viewer, params, 'a');
   return (
     await db.query<ActivityRow>(
-      `SELECT * FROM activities
-        WHERE ($1::text IS NULL OR owner_type = $1) AND ($2::int IS NULL OR owner_id = $2)
-          AND ($3::int IS NULL OR responsible_id = $3) AND ($4::text IS NULL OR state = $4)
-          AND ($5::text IS NULL OR type = $5)
-        ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`,
-      [
-        f.ownerType ?? null,
-        f.ownerId ?? null,
-        f.responsibleId ?? null,
-        f.state ?? null,
-        f.type ?? null,
-        f.limit,
-        f.offset,
-      ],
+      `SELECT a.* FROM activities a
+        WHERE ($1::text IS NULL OR a.owner_type = $1) AND ($2::int IS NULL OR a.owner_id = $2)
+          AND ($3::int IS NULL OR a.responsible_id = $3) AND ($4::text IS NULL OR a.state = $4)
+          AND ($5::text IS NULL OR a.type = $5)
+          AND ${visible}
+        ORDER BY a.created_at DESC, a.id DESC LIMIT $6 OFFSET $7`,
+      params,
     )
   ).rows;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { entityVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface DealRow {
   id: number;
@@ -54,23 +55,26 @@ export interface DealFilter {
   offset: number;
 }
 
-export async function listDeals(db: Queryable, f: DealFilter): Promise<DealRow[]> {
+/** Deals the viewer may see (visibility.repository.ts: a deal takes its contact's, company's or lead's region). */
+export async function listDeals(db: Queryable, f: DealFilter, viewer: Viewer): Promise<DealRow[]> {
+  const params: unknown[] = [
+    f.stage ?? null,
+    f.closed ?? null,
+    f.responsibleId ?? null,
+    f.contactId ?? null,
+    f.companyId ?? null,
+    f.limit,
+    f.offset,
+  ];
+  const visible = entityVisibleSql(viewer, params, 'deal', 'd');
   return (
     await db.query<DealRow>(
-      `SELECT * FROM deals
-        WHERE ($1::text IS NULL OR stage = $1) AND ($2::boolean IS NULL OR closed = $2)
-          AND ($3::int IS NULL OR responsible_id = $3) AND ($4::int IS NULL OR contact_id = $4)
-          AND ($5::int IS NULL OR company_id = $5)
-        ORDER BY id DESC LIMIT $6 OFFSET $7`,
-      [
-        f.stage ?? null,
-        f.closed ?? null,
-        f.responsibleId ?? null,
-        f.contactId ?? null,
-        f.companyId ?? null,
-        f.limit,
-        f.offset,
-      ],
+      `SELECT d.* FROM deals d
+        WHERE ($1::text IS NULL OR d.stage = $1) AND ($2::boolean IS NULL OR d.closed = $2)
+          AND ($3::int IS NULL OR d.responsible_id = $3) AND ($4::int IS NULL OR d.contact_id = $4)
+          AND ($5::int IS NULL OR d.company_id = $5) AND ${visible}
+        ORDER BY d.id DESC LIMIT $6 OFFSET $7`,
+      params,
     )
   ).rows;
 }

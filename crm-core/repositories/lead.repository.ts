@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { entityVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface NewLead {
   title: string;
@@ -86,24 +87,28 @@ export interface LeadFilter {
   offset: number;
 }
 
-export async function listLeads(db: Queryable, f: LeadFilter): Promise<LeadRow[]> {
+/** Leads the viewer may see (visibility.repository.ts), filtered and paged. */
+export async function listLeads(db: Queryable, f: LeadFilter, viewer: Viewer): Promise<LeadRow[]> {
+  const params: unknown[] = [
+    f.status ?? null,
+    f.responsibleId ?? null,
+    f.source ?? null,
+    f.createdFrom ?? null,
+    f.createdTo ?? null,
+    f.limit,
+    f.offset,
+  ];
+  const visible = entityVisibleSql(viewer, params, 'lead', 'l');
   const r = await db.query<LeadRow>(
-    `SELECT * FROM leads
+    `SELECT l.* FROM leads l
       WHERE ($1::text IS NULL OR status = $1)
         AND ($2::int IS NULL OR responsible_id = $2)
         AND ($3::text IS NULL OR source_key = $3 OR source_name = $3 OR channel = $3)
         AND ($4::timestamptz IS NULL OR created_at >= $4)
         AND ($5::timestamptz IS NULL OR created_at < $5)
+        AND ${visible}
       ORDER BY id DESC LIMIT $6 OFFSET $7`,
-    [
-      f.status ?? null,
-      f.responsibleId ?? null,
-      f.source ?? null,
-      f.createdFrom ?? null,
-      f.createdTo ?? null,
-      f.limit,
-      f.offset,
-    ],
+    params,
   );
   return r.rows;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { Role } from './visibility.repository.js';
 
 export interface OperatorRow {
   id: number;
@@ -8,11 +9,15 @@ export interface OperatorRow {
   extension: string | null;
   status: 'online' | 'offline';
   active: boolean;
+  role: Role;
+  /** Whether a password is set (the hash itself never leaves the session repository). */
+  has_password: boolean;
   created_at: Date;
   region_ids: number[];
 }
 
-const SELECT = `SELECT o.id, o.login, o.name, o.email, o.extension, o.status, o.active, o.created_at,
+const SELECT = `SELECT o.id, o.login, o.name, o.email, o.extension, o.status, o.active, o.role,
+  o.password_hash IS NOT NULL AS has_password, o.created_at,
   COALESCE(array_agg(r.region_id ORDER BY r.region_id) FILTER (WHERE r.region_id IS NOT NULL), '{}') AS region_ids
   FROM operators o LEFT JOIN operator_regions r ON r.operator_id = o.id`;
 
@@ -40,13 +45,14 @@ export interface OperatorInput {
   extension?: string | null;
   status?: 'online' | 'offline';
   active?: boolean;
+  role?: Role;
   regionIds?: number[];
 }
 
 export async function insertOperator(db: Queryable, o: OperatorInput, tokenHash: string): Promise<number> {
   const r = await db.query<{ id: number }>(
-    `INSERT INTO operators (login, name, email, extension, status, active, token_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    `INSERT INTO operators (login, name, email, extension, status, active, token_hash, role)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
     [
       o.login,
       o.name,
@@ -55,6 +61,7 @@ export async function insertOperator(db: Queryable, o: OperatorInput, tokenHash:
       o.status ?? 'offline',
       o.active ?? true,
       tokenHash,
+      o.role ?? 'operator',
     ],
   );
   const id = r.rows[0]!.id;
@@ -65,7 +72,8 @@ export async function insertOperator(db: Queryable, o: OperatorInput, tokenHash:
 export async function updateOperator(db: Queryable, id: number, o: Partial<OperatorInput>): Promise<boolean> {
   const r = await db.query(
     `UPDATE operators SET login = COALESCE($2, login), name = COALESCE($3, name), email = COALESCE($4, email),
-            extension = COALESCE($5, extension), status = COALESCE($6, status), active = COALESCE($7, active)
+            extension = COALESCE($5, extension), status = COALESCE($6, status), active = COALESCE($7, active),
+            role = COALESCE($8, role)
       WHERE id = $1`,
     [
       id,
@@ -75,6 +83,7 @@ export async function updateOperator(db: Queryable, id: number, o: Partial<Opera
       o.extension ?? null,
       o.status ?? null,
       o.active ?? null,
+      o.role ?? null,
     ],
   );
   if (r.rowCount && o.regionIds) await setOperatorRegions(db, id, o.regionIds);

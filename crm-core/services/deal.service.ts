@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import * as deals from '../repositories/deal.repository.js';
 import { type EntityRef, lockEntities } from '../repositories/entity.repository.js';
 import { activeOperatorIds } from '../repositories/operator.repository.js';
+import type { Viewer } from '../repositories/visibility.repository.js';
 import { recordChange } from './timeline.js';
 
 /** The deal pipeline's open stages, in order; closing a deal sets its stage to its outcome (won / lost). */
@@ -24,7 +25,8 @@ export async function getDeal(db: Database, id: number): Promise<deals.DealRow> 
   return d;
 }
 
-export const listDeals = (db: Database, f: deals.DealFilter) => deals.listDeals(db, f);
+export const listDeals = (db: Database, f: deals.DealFilter, viewer: Viewer) =>
+  deals.listDeals(db, f, viewer);
 
 export async function requireActiveOperator(
   db: Parameters<typeof activeOperatorIds>[0],
