@@ -5,7 +5,7 @@ import {
   listDuplicates,
   mergeDuplicate,
 } from '../../crm-core/services/duplicate.service.js';
-import { operatorOf } from '../auth.js';
+import { operatorOf, viewerOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { movedSchema } from './lead-workflow.js';
 import { camel } from './present.js';
@@ -85,7 +85,7 @@ export function duplicateRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const rows = await listDuplicates(ctx.db, request.query);
+      const rows = await listDuplicates(ctx.db, request.query, viewerOf(request));
       return {
         items: rows.map((r) => present(r.candidate, r.chosen, r.other)),
         limit: request.query.limit,

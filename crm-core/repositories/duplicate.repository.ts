@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import type { OwnerType } from './identity.repository.js';
+import { ADMIN_VIEWER, entityRefVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface DuplicateCandidate {
   eventId: string;
@@ -48,16 +49,21 @@ export interface CandidateRow {
   created_at: Date;
 }
 
+/** A pair is listed to whoever may see either of its entities (crm-core/repositories/visibility.repository.ts). */
 export async function listCandidates(
   db: Queryable,
   f: { state: 'open' | 'resolved' | 'all'; limit: number; offset: number },
+  viewer: Viewer = ADMIN_VIEWER,
 ): Promise<CandidateRow[]> {
+  const params: unknown[] = [f.state, f.limit, f.offset];
+  const chosen = entityRefVisibleSql(viewer, params, 'd.chosen_type', 'd.chosen_id');
+  const other = entityRefVisibleSql(viewer, params, 'd.other_type', 'd.other_id');
   return (
     await db.query<CandidateRow>(
-      `SELECT * FROM duplicate_candidates
-        WHERE ($1 = 'all' OR resolved = ($1 = 'resolved'))
-        ORDER BY id DESC LIMIT $2 OFFSET $3`,
-      [f.state, f.limit, f.offset],
+      `SELECT d.* FROM duplicate_candidates d
+        WHERE ($1 = 'all' OR d.resolved = ($1 = 'resolved')) AND (${chosen} OR ${other})
+        ORDER BY d.id DESC LIMIT $2 OFFSET $3`,
+      params,
     )
   ).rows;
 }

@@ -74,6 +74,15 @@ function ownerRule(r: Refs, ownerType: string, ownerId: string): string {
 }
 
 /**
+ * Condition on an (entity type, entity id) pair of columns, e.g. a duplicate candidate's chosen or other entity.
+ * 'TRUE' for the admin.
+ */
+export function entityRefVisibleSql(v: Viewer, params: unknown[], typeCol: string, idCol: string): string {
+  if (v.role === 'admin') return 'TRUE';
+  return `(${ownerRule(refs(v, params), typeCol, idCol)})`;
+}
+
+/**
  * Condition for rows that belong to an owner through (owner_type, owner_id) columns and have their own
  * responsible: activities, conversations. Visible with the owner, or to the row's responsible; owner_type
  * 'queue' rows to supervisors.

@@ -9,6 +9,7 @@ import {
   markMerged,
 } from '../repositories/entity.repository.js';
 import { findOwners, type OwnerInfo, type OwnerType } from '../repositories/identity.repository.js';
+import type { Viewer } from '../repositories/visibility.repository.js';
 import { inTransferTransaction, type TransferCounts, transferAll } from './entity-transfer.js';
 import { recordChange } from './timeline.js';
 
@@ -33,8 +34,9 @@ export interface CandidateView {
 export async function listDuplicates(
   db: Database,
   f: { state: 'open' | 'resolved' | 'all'; limit: number; offset: number },
+  viewer: Viewer,
 ): Promise<CandidateView[]> {
-  const rows = await dups.listCandidates(db, f);
+  const rows = await dups.listCandidates(db, f, viewer);
   const owners = await findOwners(
     db,
     rows.flatMap((r) => [

@@ -156,6 +156,7 @@ for (const backend of await apiBackends()) {
       adam: ['A', 'B', 'Q', 'V', 'S'],
     };
     const KEYS = ['A', 'B', 'Q', 'V', 'S'];
+    const dup: Record<string, number> = {};
     const get = (who: Who, url: string) => app.inject({ method: 'GET', url, headers: headers[who] });
     const ids = (items: { id: number }[], of: Record<string, number>) =>
       KEYS.filter((k) => items.some((i) => i.id === of[k]));
@@ -174,7 +175,7 @@ for (const backend of await apiBackends()) {
     }
     const adminOnly = (url: string) => async (who: Who) => {
       const r = await get(who, url);
-      expect(r.statusCode, `${who} ${url} ${r.body}`).toBe(who === 'admin' || who === 'adam' ? 200 : 401);
+      expect(r.statusCode, `${who} ${url} ${r.body}`).toBe(who === 'admin' || who === 'adam' ? 200 : 403);
     };
     const from = encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString());
     const to = encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString());
@@ -191,6 +192,24 @@ for (const backend of await apiBackends()) {
         expect(ids(r.json().items, deal), who).toEqual(SEES[who]);
       },
       '/v1/deals/{id}': (who) => byId(who, (id) => `/v1/deals/${id}`, deal),
+      '/v1/duplicates': async (who) => {
+        // One candidate per fixture client (its lead and its contact): a pair is listed with either entity.
+        if (!dup.A) {
+          for (const k of KEYS) {
+            dup[k] = (
+              await t.db.query<{ id: number }>(
+                `INSERT INTO duplicate_candidates (event_id, chosen_type, chosen_id, other_type, other_id,
+                   identity_kind, identity_value) VALUES (gen_random_uuid(), 'lead', $1, 'contact', $2, 'phone', $3)
+                 RETURNING id`,
+                [lead[k], contact[k], `+7900000000${KEYS.indexOf(k)}`],
+              )
+            ).rows[0]!.id;
+          }
+        }
+        const r = await get(who, '/v1/duplicates?state=all&limit=100');
+        expect(r.statusCode, `${who} ${r.body}`).toBe(200);
+        expect(ids(r.json().items, dup), who).toEqual(SEES[who]);
+      },
       '/v1/contacts/{id}': (who) => byId(who, (id) => `/v1/contacts/${id}`, contact),
       '/v1/companies/{id}': (who) => byId(who, (id) => `/v1/companies/${id}`, company),
       '/v1/{entity}/{id}/timeline': async (who) => {
@@ -288,16 +307,16 @@ for (const backend of await apiBackends()) {
       '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
-        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
       },
       '/v1/admin/messengers/{key}': async (who) => {
         const r = await get(who, '/v1/admin/messengers/none');
-        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
       },
       '/v1/admin/mailboxes/{id}': async (who) => {
-        // No mailbox exists: the admin learns that, nobody else gets past authentication.
+        // No mailbox exists: the admin learns that, everybody else is refused (403) before that.
         const r = await get(who, '/v1/admin/mailboxes/1');
-        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 401);
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
       },
     };
 
