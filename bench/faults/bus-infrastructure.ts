@@ -22,6 +22,8 @@ export interface BusInfrastructure {
   destroy(): Promise<void>;
   /** Bootstrap list for the service's KAFKA_BROKERS. */
   brokers(): string[];
+  /** Every port it listens on (brokers and controllers), for the free-port check before start. */
+  ports(): number[];
   /** Node ids of the brokers (1..n). */
   brokerIds(): number[];
   /** Stops one broker: 'graceful' is a controlled shutdown (SIGTERM), 'kill' is SIGKILL. */
@@ -81,6 +83,7 @@ export class SingleKafkaBroker implements BusInfrastructure {
     await this.stopBroker(1, 'graceful').catch(() => this.stopBroker(1, 'kill'));
   }
   brokers = () => [`127.0.0.1:${this.o.port}`];
+  ports = () => [this.o.port, this.o.controllerPort];
   brokerIds = () => [1];
   async stopBroker(_id: number, how: 'graceful' | 'kill') {
     if (how === 'graceful') return this.script('stop');

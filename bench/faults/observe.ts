@@ -55,7 +55,11 @@ export interface FaultRecord {
 export interface WindowFigures {
   /** Seconds during which senders got no 2xx (100 ms slots in which requests ended and none succeeded). */
   unavailableSec: number;
-  /** The longest time accepted events waited while the routed count did not move (no event routed at all). */
+  /**
+   * The longest time accepted events waited while the routed count did not move (no event routed at all),
+   * counted from when something was waiting, not from the last move (routers idle during a 503 window are not
+   * stalled).
+   */
   stalledSec: number;
   /** The longest wait of an event accepted in the window, from its 2xx to its router commit. */
   maxDelaySec: number;
@@ -97,19 +101,28 @@ export function figuresPerFault(
     if (!up && w >= 0) out[w]!.unavailableSec += SLOT / 1000;
   }
 
-  // Stalls: time since the routed count last moved, while accepted events wait.
+  // Stalls: time the routed count did not move while accepted events waited, counted from the later of its last
+  // move and the first sample at which something waited (an idle router while senders got 503s is no stall).
   let lastRouted = -1;
   let lastMove = samples[0]?.at ?? 0;
+  let waitingSince: number | undefined;
   for (const s of samples) {
     if (s.routed !== undefined && s.routed > lastRouted) {
       lastRouted = s.routed;
       lastMove = s.at;
+      waitingSince = s.accepted > lastRouted ? s.at : undefined;
       continue;
     }
     const waiting = s.accepted > Math.max(lastRouted, 0);
-    // A stall belongs to the fault in whose window routing last moved (it may reach into the next window).
-    const w = windowOf(lastMove) >= 0 ? windowOf(lastMove) : windowOf(s.at);
-    if (waiting && w >= 0) out[w]!.stalledSec = Math.max(out[w]!.stalledSec, (s.at - lastMove) / 1000);
+    if (!waiting) {
+      waitingSince = undefined;
+      continue;
+    }
+    waitingSince ??= s.at;
+    const from = Math.max(lastMove, waitingSince);
+    // A stall belongs to the fault in whose window it began (it may reach into the next window).
+    const w = windowOf(from) >= 0 ? windowOf(from) : windowOf(s.at);
+    if (w >= 0) out[w]!.stalledSec = Math.max(out[w]!.stalledSec, (s.at - from) / 1000);
   }
   for (const d of delays) {
     const w = windowOf(d.acceptedAt);

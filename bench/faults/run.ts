@@ -13,6 +13,10 @@
  * FAULTS (comma list of routers, connectors, broker, postgres, postgres-crash) [all], FAULT_RUNTIME dist|tsx
  * [dist when built], FAULT_PG_PORT [55432], FAULT_KAFKA_PORT [39492, controller +1], FAULT_HTTP_PORT [39300,
  * routers +1, +2], FAULT_KEEP=1 keeps the temp directory (logs, data) also when the run passes.
+ * FAULT_BUS single|cluster [single]: `cluster` runs on three KRaft brokers (scripts/kafka.sh cluster, RF 3, min ISR
+ * 2) on FAULT_CLUSTER_PORT [29192..+2, controllers +100..+102] with the cluster faults (FAULTS: leader,
+ * controller, coordinator, two-brokers [those four]; the kinds above may be added), each node SIGKILLed and
+ * started again after FAULT_BROKER_DOWN_SEC [10].
  *
  * Needs: PostgreSQL binaries (initdb, pg_ctl; run as root it uses the postgres user), Java and the Kafka jars
  * (`bash scripts/kafka.sh install`). Touches neither the shared PostgreSQL nor the shared broker.
@@ -25,6 +29,7 @@ import { TOPIC_DEAD_LETTER } from '../../bus/bus.js';
 import { migrate } from '../../crm-core/db/migrate.js';
 import { createPgDatabase } from '../../crm-core/db/pg.js';
 import { sleep } from '../../lib/retry.js';
+import { ClusterInfrastructure } from '../../scripts/kafka/cluster.js';
 import { tcpReachable } from '../../test/support/services.js';
 import { table } from '../stats.js';
 import { type BusInfrastructure, SingleKafkaBroker, withAdmin } from './bus-infrastructure.js';
@@ -55,10 +60,15 @@ const cfg = {
   pgPort: num('FAULT_PG_PORT', 55432),
   kafkaPort: num('FAULT_KAFKA_PORT', 39492),
   httpPort: num('FAULT_HTTP_PORT', 39300),
+  bus: (process.env.FAULT_BUS ?? 'single') as 'single' | 'cluster',
+  clusterPort: num('FAULT_CLUSTER_PORT', 29192),
+  brokerDownSec: num('FAULT_BROKER_DOWN_SEC', 10),
   runtime: (process.env.FAULT_RUNTIME ?? (distBuilt() ? 'dist' : 'tsx')) as Runtime,
   keep: process.env.FAULT_KEEP === '1',
   faults: process.env.FAULTS?.split(',').map((s) => s.trim()),
 };
+if (cfg.bus !== 'single' && cfg.bus !== 'cluster')
+  throw new Error(`FAULT_BUS: single or cluster, not ${cfg.bus}`);
 if (cfg.runtime === 'dist' && !distBuilt()) throw new Error('FAULT_RUNTIME=dist: run `npm run build` first');
 
 const t0 = Date.now();
@@ -70,11 +80,14 @@ mkdirSync(logDir);
 mkdirSync(join(dir, 'pg'));
 
 const postgres = new OwnPostgres({ port: cfg.pgPort, dir: join(dir, 'pg') });
-const bus: BusInfrastructure = new SingleKafkaBroker({
-  port: cfg.kafkaPort,
-  controllerPort: cfg.kafkaPort + 1,
-  stateDir: join(dir, 'kafka'),
-});
+const bus: BusInfrastructure =
+  cfg.bus === 'cluster'
+    ? new ClusterInfrastructure({ port: cfg.clusterPort, stateDir: join(dir, 'kafka-cluster') })
+    : new SingleKafkaBroker({
+        port: cfg.kafkaPort,
+        controllerPort: cfg.kafkaPort + 1,
+        stateDir: join(dir, 'kafka'),
+      });
 const supervised: Supervised[] = [];
 let passed = false;
 
@@ -91,14 +104,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 try {
   say(`fault test: ${bus.description}, PostgreSQL on 127.0.0.1:${cfg.pgPort}, service from ${cfg.runtime}`);
   // Never run against someone else's server: every port this test uses must be free.
-  const ports = [
-    cfg.pgPort,
-    cfg.kafkaPort,
-    cfg.kafkaPort + 1,
-    cfg.httpPort,
-    cfg.httpPort + 1,
-    cfg.httpPort + 2,
-  ];
+  const ports = [cfg.pgPort, ...bus.ports(), cfg.httpPort, cfg.httpPort + 1, cfg.httpPort + 2];
   const taken = (
     await Promise.all(ports.map(async (p) => ((await tcpReachable('127.0.0.1', p)) ? p : 0)))
   ).filter(Boolean);
@@ -117,6 +123,7 @@ try {
     ADMIN_TOKEN: 'fault-test-admin-token-0123456789',
     FORM_RATE_LIMIT: '1000000',
     LOG_LEVEL: 'warn',
+    KAFKA_GROUP_ID: 'contact-router',
     DEMO_SEED: 'false',
     ...bus.serviceEnv(),
   };
@@ -166,7 +173,11 @@ try {
 
   const ctx: FaultContext = { routers, connectors, bus, postgres, say };
   const records: FaultRecord[] = [];
-  const faults = defaultFaults({ ...cfg, names: cfg.faults });
+  const faults = defaultFaults({
+    ...cfg,
+    names: cfg.faults,
+    cluster: cfg.bus === 'cluster' ? { downSec: cfg.brokerDownSec, groupId: env.KAFKA_GROUP_ID } : undefined,
+  });
   await sleep(cfg.gapSec * 1000);
   let afterLoad = 0;
   for (const f of faults) {
