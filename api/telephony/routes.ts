@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { isChannelKey } from '../../channels/settings.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';

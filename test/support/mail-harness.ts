@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../../app/config.js';
-import type { ChannelSettings, CursorStore, MailboxSettings } from '../../channels/settings.js';
+import type { CursorStore, MailboxSettings } from '../../channels/settings.js';
 import type { ConnectorContext } from '../../connectors/contract.js';
 import type { InboundContact } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { type AppConfig, loadConfig } from '../../app/config.js';
-import type { ChannelSettings, ClientDirectory, TelephonyLineSettings } from '../../channels/settings.js';
+import type { ClientDirectory, TelephonyLineSettings } from '../../channels/settings.js';
 import { createTelephonyConnector } from '../../connectors/telephony/index.js';
 import { AppError } from '../../lib/errors.js';
 import { MemoryChannelSettings, noCursors, RecordingPublisher } from './connector-doubles.js';

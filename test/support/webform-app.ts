@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { httpOptions, registerErrorHandler } from '../../api/error-handler.js';
 import { loadConfig } from '../../app/config.js';
-import type { ChannelSettings, FormSettings } from '../../channels/settings.js';
+import type { FormSettings } from '../../channels/settings.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
 import { AppError } from '../../lib/errors.js';
 import { MemoryChannelSettings, noCursors, RecordingPublisher } from './connector-doubles.js';
