@@ -6,7 +6,7 @@ import { isRetriable } from '../../lib/errors.js';
 import { createLogger } from '../../lib/logger.js';
 import { RetriesExhaustedError } from '../../lib/retry.js';
 import { createRouter, type Router } from '../../router/router.js';
-import { type ApiTestApp, buildApiApp } from '../support/api-app.js';
+import { ADMIN_TOKEN, type ApiTestApp, buildApiApp } from '../support/api-app.js';
 import { type Body, holderOf, send } from '../support/crm.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { callEvent, emailEvent, formEvent } from '../support/events.js';
@@ -182,11 +182,11 @@ describe.skipIf(!pgUp)('merge and conversion while two routers route a stream (P
         e.sender.identities.some((x) => x.value === phone(i) || x.value === email(i)),
       );
       for (const e of mine) expect(owners.get(e.id), `${e.channel} of pair ${i}`).toEqual(survivor);
-      const merged = (await send(a.app, 'GET', `/v1/leads/${mergedAway[k].id}`, a.tokens.anna!)).body;
+      const merged = (await send(a.app, 'GET', `/v1/leads/${mergedAway[k].id}`, ADMIN_TOKEN)).body;
       expect(merged).toMatchObject({ status: 'merged', mergedIntoType: 'lead', mergedIntoId: survivor.id });
     }
     for (let i = 0; i < CONVERSIONS; i++) {
-      const lead = (await send(a.app, 'GET', `/v1/leads/${convLeads[i]!.id}`, a.tokens.anna!)).body;
+      const lead = (await send(a.app, 'GET', `/v1/leads/${convLeads[i]!.id}`, ADMIN_TOKEN)).body;
       expect(lead.status).toBe('converted');
       const contact = { type: 'contact', id: lead.convertedContactId };
       expect(await holderOf(t.db, 'phone', convPhone(i))).toEqual(contact);

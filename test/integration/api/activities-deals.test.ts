@@ -237,7 +237,7 @@ for (const backend of await apiBackends()) {
         'id',
       );
 
-      const list = (await send(a.app, 'GET', `/v1/deals?contactId=${contactId}&closed=true`, a.tokens.anna!))
+      const list = (await send(a.app, 'GET', `/v1/deals?contactId=${contactId}&closed=true`, ADMIN_TOKEN))
         .body;
       expect(list.items.map((d: Body) => d.id)).toEqual([id]);
       expect((await send(a.app, 'GET', '/v1/deals?stage=negotiation', vera)).body.items).toEqual([]);

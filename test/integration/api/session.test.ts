@@ -235,7 +235,7 @@ for (const backend of await apiBackends()) {
         url: `/v1/admin/operators/${a.ops.anna}/sessions`,
         headers: { cookie: s3.cookie, [CSRF_HEADER]: s3.csrf },
       });
-      expect(denied.statusCode).toBe(401);
+      expect(denied.statusCode).toBe(403);
     });
 
     it('changes the password with the current one; other sessions end, this one stays', async () => {

@@ -132,9 +132,10 @@ export function jsonMutations(e: JsonEndpoint): fc.Arbitrary<Mutation> {
     fc.tuple(fc.constantFrom(...fieldNames), fc.constantFrom(...fieldNames)).chain(([f]) =>
       wrongValue[e.fields[f]!].map((v) => {
         // Duplicate keys: the last one wins, and it is the wrong one.
+        // A function, not a string: a generated value holding "$`" or "$&" would be read as a pattern.
         const text = good.replace(
           /}$/,
-          `,${JSON.stringify(f.split('.')[0])}:${stringify(setPath(e.base, f, v)[f.split('.')[0]!])}}`,
+          () => `,${JSON.stringify(f.split('.')[0])}:${stringify(setPath(e.base, f, v)[f.split('.')[0]!])}}`,
         );
         return { kind: 'duplicate key', field: f, payload: text };
       }),
@@ -173,7 +174,7 @@ export function jsonMutations(e: JsonEndpoint): fc.Arbitrary<Mutation> {
       protoKey.map((key) => ({
         kind: 'prototype key',
         field: 'body',
-        payload: good.replace(/^\{/, `{${key},`),
+        payload: good.replace(/^\{/, () => `{${key},`),
       })),
     );
   if (e.required.length)
