@@ -149,6 +149,9 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     messengerOutbox,
     onRegionsChanged: () => router?.invalidateRegions(),
   });
+  // The operator console (console/): served by API instances, bundled here from its TypeScript on the first
+  // start from source, read prebuilt from dist/console/ in production.
+  if (runs('api')) await app.register((await import('../console/serve.js')).consoleUi);
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
