@@ -173,7 +173,7 @@ export function Conversation(props: {
                 key={m.id}
                 class={`msg ${m.direction === 'inbound' || m.direction === 'in' ? 'in' : 'out'}`}
               >
-                <p>{m.text ?? '📎'}</p>
+                <p>{m.text ?? '[file]'}</p>
                 <span class="meta">
                   {dateTime(m.occurredAt ?? m.sentAt ?? new Date().toISOString(), lang)}
                   {m.direction !== 'inbound' && m.direction !== 'in' && m.status && (

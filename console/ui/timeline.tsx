@@ -14,15 +14,16 @@ export interface TimelineItem {
   createdAt: string;
 }
 
+/** Glyphs every system font has (no emoji font on many Linux desktops). */
 const ICON: Record<string, string> = {
   call: '☎',
   email: '✉',
-  message: '💬',
-  form: '📝',
-  callback: '↩',
-  note: '🗒',
+  message: '✆',
+  form: '≡',
+  callback: '↺',
+  note: '✎',
   task: '☑',
-  meeting: '👥',
+  meeting: '◎',
   system: '⚙',
 };
 
