@@ -152,3 +152,14 @@ export async function recordFailure(
 export async function clearFailures(db: Queryable, key: string): Promise<void> {
   await db.query('DELETE FROM sign_in_failures WHERE key = $1', [key]);
 }
+
+/** Which of these sessions are still live, without sliding them (an open console socket is not activity). */
+export async function liveSessionHashes(db: Queryable, idHashes: string[]): Promise<Set<string>> {
+  if (idHashes.length === 0) return new Set();
+  const r = await db.query<{ id_hash: string }>(
+    `SELECT s.id_hash FROM sessions s JOIN operators o ON o.id = s.operator_id AND o.active
+      WHERE s.id_hash = ANY($1::text[]) AND s.revoked_at IS NULL AND s.expires_at > now()`,
+    [idHashes],
+  );
+  return new Set(r.rows.map((x) => x.id_hash));
+}
