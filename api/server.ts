@@ -7,6 +7,7 @@ import type { Database } from '../crm-core/db/database.js';
 import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
+import type { RealtimeHub } from '../realtime/hub.js';
 import type { ApiConfig } from './config.js';
 import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -17,6 +18,8 @@ export interface ServerDeps {
   logger: Logger;
   db?: Database;
   bus?: Bus;
+  /** Console and widget notices between instances (realtime/hub.ts); created once by the composition root. */
+  realtime: RealtimeHub;
   metrics: Metrics;
   connectors: Connector[];
   /** Serve the read and admin API (role api / all). */

@@ -9,6 +9,8 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { isDatabaseAway } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
+import type { RealtimeHub } from '../realtime/hub.js';
+import { createMemoryHub } from '../realtime/memory-hub.js';
 import type { Router } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
@@ -56,6 +58,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   });
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const demo = config.demoSeed ? await seedDemo(db) : undefined;
+  const realtime: RealtimeHub = createMemoryHub();
 
   // Replies go out from API instances; several can share the outbox (rows are claimed with leases).
   const outbox = runs('api')
@@ -67,6 +70,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         logger,
         urls: config.vendorApiUrls,
         conversationIdleHours: config.conversationIdleHours,
+        realtime,
       })
     : undefined;
 
@@ -111,23 +115,30 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
-    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }] = await Promise.all([
-      import('../connectors/registry.js'),
-      import('../crm-core/repositories/channel-settings.repository.js'),
-      import('../router/client-directory.js'),
-    ]);
+    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }, { livechatReader }] =
+      await Promise.all([
+        import('../connectors/registry.js'),
+        import('../crm-core/repositories/channel-settings.repository.js'),
+        import('../router/client-directory.js'),
+        import('../crm-core/repositories/widget.repository.js'),
+      ]);
     return createConnectors({
       config: {
         defaultCountry: config.defaultCountry,
         publicUrl: config.publicUrl,
         formRateLimit: config.formRateLimit,
         vendorApiUrls: config.vendorApiUrls,
+        trustProxy: config.trustProxy,
+        livechatRateLimit: config.livechatRateLimit,
+        livechatIpRateLimit: config.livechatIpRateLimit,
       },
       logger,
       bus,
       settings: channelSettings(db),
       cursors: cursorStore(db),
       clients: clientDirectory(db, config.defaultCountry),
+      livechat: livechatReader(db),
+      realtime,
       onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
     });
   }
@@ -142,6 +153,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     logger,
     db,
     bus,
+    realtime,
     metrics,
     connectors,
     api: runs('api'),
@@ -172,6 +184,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         await messengerOutbox?.stop();
         await subscription?.stop();
         await bus.close();
+        await realtime.close();
         await db.close();
       })()),
   };

@@ -66,3 +66,24 @@ export interface LivechatReader {
   /** Is an operator online who would get this widget's chats (its region's, or anyone's without one)? */
   operatorsOnline(regionId: number | undefined): Promise<boolean>;
 }
+
+/** The hub topic of one visitor (all their tabs), as CONSOLE-PROTOCOL.md names it. */
+export const visitorTopic = (widgetKey: string, visitorId: string) => `visitor:${widgetKey}:${visitorId}`;
+
+/** The vendor message id the live-chat sender gives an operator's reply: delivery statuses refer to it. */
+export const livechatOutboundId = (messageId: number) => `out:${messageId}`;
+
+/** A widget as the messenger outbox sees it: the account replies go out through (outbound/messengers). */
+export interface LivechatAccount {
+  vendor: 'livechat';
+  key: string;
+  name: string;
+  active: boolean;
+}
+
+export const livechatAccount = (w: WidgetSettings): LivechatAccount => ({
+  vendor: 'livechat',
+  key: w.key,
+  name: w.name,
+  active: w.active,
+});

@@ -7,6 +7,7 @@ import { buildServer } from '../../../api/server.js';
 import { seedDemo } from '../../../app/demo-seed.js';
 import { createLogger } from '../../../lib/logger.js';
 import { createMessengerOutbox } from '../../../outbound/messengers/outbox.js';
+import { createMemoryHub } from '../../../realtime/memory-hub.js';
 import { ADMIN_TOKEN, admin, apiBackends, bearer } from '../../support/api-app.js';
 import type { TestDatabase } from '../../support/db.js';
 
@@ -44,6 +45,7 @@ for (const backend of await apiBackends()) {
         config: { adminToken: ADMIN_TOKEN, defaultCountry: 'RU', trustProxy: false },
         logger,
         db: t.db,
+        realtime: createMemoryHub(),
         metrics: createMetrics(),
         connectors: [],
         api: true,
