@@ -39,6 +39,10 @@ const EnvSchema = z.object({
     .default('RU'),
   /** Web-form submissions per client IP per minute. */
   FORM_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Live-chat messages and contacts per visitor per minute. */
+  LIVECHAT_RATE_LIMIT: int(20, 1, 1_000_000),
+  /** Live-chat messages and contacts per client IP per minute (all its visitors: an office behind one address). */
+  LIVECHAT_IP_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
   TRUST_PROXY: bool,
   /** Sliding lifetime of an operator's browser session, in hours: each request moves expiry this far ahead. */
@@ -88,6 +92,8 @@ export interface AppConfig {
   adminTokenGenerated: boolean;
   defaultCountry: string;
   formRateLimit: number;
+  livechatRateLimit: number;
+  livechatIpRateLimit: number;
   trustProxy: boolean;
   sessionTtlHours: number;
   logLevel: string;
@@ -165,6 +171,8 @@ export function loadConfig(
     adminTokenGenerated: !e.ADMIN_TOKEN,
     defaultCountry: e.DEFAULT_COUNTRY,
     formRateLimit: e.FORM_RATE_LIMIT,
+    livechatRateLimit: e.LIVECHAT_RATE_LIMIT,
+    livechatIpRateLimit: e.LIVECHAT_IP_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,

@@ -84,6 +84,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         urls: config.vendorApiUrls,
         conversationIdleHours: config.conversationIdleHours,
         onStatus: (c) => notifier.publish([messageStatus(c.conversationId, c.messageId, c.status, c.error)]),
+        realtime,
       })
     : undefined;
 
@@ -131,23 +132,30 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
-    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }] = await Promise.all([
-      import('../connectors/registry.js'),
-      import('../crm-core/repositories/channel-settings.repository.js'),
-      import('../router/client-directory.js'),
-    ]);
+    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }, { livechatReader }] =
+      await Promise.all([
+        import('../connectors/registry.js'),
+        import('../crm-core/repositories/channel-settings.repository.js'),
+        import('../router/client-directory.js'),
+        import('../crm-core/repositories/widget.repository.js'),
+      ]);
     return createConnectors({
       config: {
         defaultCountry: config.defaultCountry,
         publicUrl: config.publicUrl,
         formRateLimit: config.formRateLimit,
         vendorApiUrls: config.vendorApiUrls,
+        trustProxy: config.trustProxy,
+        livechatRateLimit: config.livechatRateLimit,
+        livechatIpRateLimit: config.livechatIpRateLimit,
       },
       logger,
       bus,
       settings: channelSettings(db),
       cursors: cursorStore(db),
       clients: clientDirectory(db, config.defaultCountry),
+      livechat: livechatReader(db),
+      realtime,
       onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
     });
   }

@@ -12,6 +12,7 @@ import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
 import { adminStoreRoutes } from './admin-stores.js';
+import { adminWidgetRoutes } from './admin-widgets.js';
 import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
 import { consoleWorkRoutes } from './console-work.js';
@@ -66,6 +67,7 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminMailboxRoutes(app, ctx);
   adminMessengerRoutes(app, ctx);
   adminStoreRoutes(app, ctx);
+  adminWidgetRoutes(app, ctx);
   leadWorkflowRoutes(app, ctx);
   duplicateRoutes(app, ctx);
   activityRoutes(app, ctx);

@@ -327,6 +327,11 @@ for (const backend of await apiBackends()) {
       '/v1/admin/mailboxes': adminOnly('/v1/admin/mailboxes'),
       '/v1/admin/messengers': adminOnly('/v1/admin/messengers'),
       '/v1/admin/stores': adminOnly('/v1/admin/stores'),
+      '/v1/admin/widgets': adminOnly('/v1/admin/widgets'),
+      '/v1/admin/widgets/{key}': async (who) => {
+        const r = await get(who, '/v1/admin/widgets/none');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
+      },
       '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
