@@ -202,6 +202,84 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
   });
 
+  it('a ringing call through the telephony webhook on A pops the card of the known caller on B', async () => {
+    const callId = randomUUID().replaceAll('-', '');
+    const r = await fetch(new URL(`/v1/telephony/cti/demo/${DEMO_LINE_SECRET}`, a.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        event: 'newCall',
+        from: '74957001122',
+        to: '74950000000',
+        direction: 'in',
+        callId,
+      }),
+    });
+    expect(r.status, await r.text()).toBeLessThan(300);
+    expect(await anna.next((f) => f.type === 'call.ringing', 1_000)).toMatchObject({
+      phone: '+74957001122',
+      line: 'demo',
+      known: true,
+      client: { entityType: 'lead' },
+    });
+  });
+
+  it("typing in a conversation reaches the others following it, not the typist's own console", async () => {
+    const moscow = (await t.db.query<{ id: number }>(`SELECT id FROM regions WHERE code = 'msk'`)).rows[0]!
+      .id;
+    const made = await fetch(new URL('/v1/admin/operators', a.url), {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        login: 'sofia',
+        name: 'Sofia',
+        role: 'supervisor',
+        regionIds: [moscow],
+        password: 'sofia password 1',
+      }),
+    });
+    expect(made.status).toBe(201);
+    const sofia = await ConsoleClient.open(a.url, {
+      cookie: (await signIn(a.url, 'sofia', 'sofia password 1')).cookie,
+    });
+    try {
+      expect(sofia.hello).toMatchObject({ role: 'supervisor', regionIds: [moscow] });
+      const conv = (
+        await t.db.query<{ id: number }>(
+          `SELECT c.id FROM conversations c JOIN activities x ON x.id = c.activity_id WHERE x.responsible_id = $1`,
+          [ops.anna],
+        )
+      ).rows[0]!.id;
+      sofia.send({ type: 'subscribe', conversationId: conv });
+      sofia.send({ type: 'ping' });
+      await sofia.next((f) => f.type === 'pong', 2_000);
+      const mark = anna.mark();
+      anna.send({ type: 'typing', conversationId: conv });
+      expect(await sofia.next((f) => f.type === 'typing', 1_000)).toEqual({
+        type: 'typing',
+        conversationId: conv,
+        who: 'operator',
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(anna.frames.slice(mark).filter((f) => f.type === 'typing')).toEqual([]);
+    } finally {
+      sofia.close();
+    }
+  });
+
+  it('signing out on instance A closes that session’s socket on instance B at once (4401), not the others', async () => {
+    const other = await signIn(a.url, 'anna', 'anna password 1');
+    const tab = await ConsoleClient.open(b.url, { cookie: other.cookie });
+    const r = await fetch(new URL('/v1/session', a.url), {
+      method: 'DELETE',
+      headers: { cookie: other.cookie, 'x-csrf-token': other.csrfToken, origin: new URL(a.url).origin },
+    });
+    expect(r.status).toBe(204);
+    expect(await tab.closed(2_000)).toBe(4401);
+    anna.send({ type: 'ping' });
+    await anna.next((f) => f.type === 'pong', 2_000);
+  });
+
   it('an operator reply through instance A reaches the conversation on B as message.created and message.status', async () => {
     // The vendor is not reachable from the test: the reply is recorded (pending) and its failure reported.
     const conv = (
