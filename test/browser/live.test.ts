@@ -122,10 +122,12 @@ describe.skipIf(!available)('console live: screen pop and a Telegram reply', () 
     const page = await ctx.newPage();
     await signIn(page, owner, `demo-${owner}`);
     await page.locator('.items a[data-kind="conversation"]').first().click();
-    await page.getByText('Hello! Is my order #1042 ready?').waitFor();
-    const box = page.getByRole('textbox', { name: 'Message to the client' });
-    await box.fill('Yes, it is packed and leaves today.');
-    await box.press('Control+Enter');
+    await page.locator('.msg.in', { hasText: 'Hello! Is my order #1042 ready?' }).waitFor();
+    await page.getByRole('textbox', { name: 'Message to the client' }).waitFor();
+    // Keyboard only: Alt+R puts the cursor in the reply box, Ctrl+Enter sends.
+    await page.keyboard.press('Alt+r');
+    await page.keyboard.type('Yes, it is packed and leaves today.');
+    await page.keyboard.press('Control+Enter');
 
     const sent = await until('sendMessage at the Bot API', async () =>
       telegram.callsOf('sendMessage').find((c) => c.params.text === 'Yes, it is packed and leaves today.'),
