@@ -40,6 +40,8 @@ export const LIVECHAT_DEFAULTS: LivechatOptions = {
 
 const BUS_RETRY_AFTER_SEC = 5;
 const TYPING_EVERY_MS = 1_500;
+const DELIVERED_WAIT_MS = 250;
+const DELIVERED_TRIES = 40;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
 const MAX_BUFFERED = 1 << 20;
 
@@ -213,12 +215,31 @@ export function attachLivechatSocket(
     // An operator's reply: the notice names it, the message is read here (a notice stays small; the text may not).
     v.work = v.work.then(async () => {
       follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
-      const m = await reader.message(v.widget.key, v.visitorId, messageId);
-      if (!m || !send(v, { type: 'message', message: m })) return;
-      await publish([deliveredStatus(v.widget.key, v.visitorId, m.id)]).catch((err) =>
-        log.warn({ err }, 'delivered status not published'),
-      );
+      const found = await reader.message(v.widget.key, v.visitorId, messageId);
+      if (found && send(v, { type: 'message', message: found.message }))
+        delivered(v, messageId, found.status);
     });
+  }
+
+  /**
+   * The reply reached the browser: its status becomes delivered, once the outbox has marked it sent (a status
+   * published before the message has its vendor id could be parked after the outbox looked for parked ones).
+   */
+  function delivered(v: Visitor, messageId: number, status: string | null, tries = 0) {
+    if (status === 'pending' || status === null) {
+      if (tries >= DELIVERED_TRIES) return;
+      setTimeout(() => {
+        reader
+          .message(v.widget.key, v.visitorId, messageId)
+          .then((m) => m && delivered(v, messageId, m.status, tries + 1))
+          .catch((err) => log.warn({ err }, 'delivered status not checked'));
+      }, DELIVERED_WAIT_MS).unref();
+      return;
+    }
+    if (status !== 'sent') return;
+    publish([deliveredStatus(v.widget.key, v.visitorId, messageId)]).catch((err) =>
+      log.warn({ err }, 'delivered status not published'),
+    );
   }
 
   async function onFrame(v: Visitor, raw: string) {
