@@ -61,6 +61,11 @@ const EnvSchema = z.object({
   DEMO_SEED: z.enum(['auto', 'true', 'false']).default('auto'),
   /** A conversation without messages for this long is closed; the client's next message opens a new one. */
   CONVERSATION_IDLE_HOURS: int(24, 1, 24 * 365),
+  /** PostgreSQL NOTIFY channel the API instances share for console and widget notices (with DATABASE_URL). */
+  REALTIME_CHANNEL: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name (letters, digits, _)')
+    .default('contact_ingest_realtime'),
   /** Vendors' API roots (tests point them at local servers speaking the vendor's API). */
   TELEGRAM_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.telegram),
   META_GRAPH_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.meta),
@@ -99,6 +104,7 @@ export interface AppConfig {
   routerBatchSize: number;
   demoSeed: boolean;
   conversationIdleHours: number;
+  realtimeChannel: string;
   vendorApiUrls: Readonly<VendorApiUrls>;
 }
 
@@ -177,6 +183,7 @@ export function loadConfig(
     routerBatchSize: e.ROUTER_BATCH_SIZE,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
     conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
+    realtimeChannel: e.REALTIME_CHANNEL,
     vendorApiUrls: Object.freeze({
       telegram: e.TELEGRAM_API_URL.replace(/\/+$/, ''),
       meta: e.META_GRAPH_API_URL.replace(/\/+$/, ''),

@@ -61,6 +61,15 @@ export interface MessengerOutboxDeps {
   options?: MessengerOutboxOptions;
   /** The real-time hub, for the live chat's sender. */
   realtime?: RealtimeHub;
+  /** Told after a reply's status changed (sent, failed), for the console; must not throw. */
+  onStatus?: (change: ReplyStatusChange) => void;
+}
+
+export interface ReplyStatusChange {
+  conversationId: number;
+  messageId: number;
+  status: 'sent' | 'failed';
+  error?: { code: string; message: string };
 }
 
 export interface MessengerOutbox {
@@ -142,6 +151,12 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
     response?: unknown,
   ): Promise<ReplyOutcome> {
     await markReplyFailed(db, row.id, row.attempts, { code, message: error }, response);
+    deps.onStatus?.({
+      conversationId: row.conversation_id,
+      messageId: row.message_id,
+      status: 'failed',
+      error: { code, message: error },
+    });
     log.error({ replyId: row.id, attempt: row.attempts, code, error }, 'reply: failed permanently');
     return { status: 'failed', code, error };
   }
@@ -206,6 +221,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
             shouldRetry: () => true,
           },
         );
+        deps.onStatus?.({ conversationId: row.conversation_id, messageId: row.message_id, status: 'sent' });
       } catch (err) {
         log.error({ err, replyId: row.id }, 'reply: sent, but the database did not record it');
       }

@@ -299,6 +299,27 @@ for (const backend of await apiBackends()) {
       '/v1/admin/regions': adminOnly('/v1/admin/regions'),
       '/v1/admin/regions/{id}': adminOnly('/v1/admin/regions/1'),
       '/v1/admin/settings/default-operator': adminOnly('/v1/admin/settings/default-operator'),
+      '/v1/console/work': async (who) => {
+        // The console's work list follows the same rule: own + the region's queue, supervisors their regions.
+        const r = await get(who, '/v1/console/work');
+        expect(r.statusCode, r.body).toBe(200);
+        const items = r.json().items as { kind: string; id: number; queued: boolean }[];
+        const of = (kind: string) => items.filter((i) => i.kind === kind);
+        expect(ids(of('lead'), lead), who).toEqual(SEES[who]);
+        const queued = ids(
+          of('lead').filter((i) => i.queued),
+          lead,
+        );
+        expect(queued, who).toEqual(SEES[who].filter((k) => k === 'Q' || k === 'S'));
+        const conversations = { anna: ['A'], vera: ['V'], sofia: ['A'], admin: ['A', 'V'], adam: ['A', 'V'] };
+        expect(ids(of('conversation'), conversation), who).toEqual(conversations[who]);
+        expect(r.json().counters === null, who).toBe(who === 'admin');
+      },
+      '/v1/canned-answers': async (who) => {
+        const r = await get(who, '/v1/canned-answers');
+        expect(r.statusCode, r.body).toBe(200);
+      },
+      '/v1/admin/canned-answers': adminOnly('/v1/admin/canned-answers'),
       '/v1/admin/forms': adminOnly('/v1/admin/forms'),
       '/v1/admin/forms/{key}': adminOnly('/v1/admin/forms/demo'),
       '/v1/admin/telephony-lines': adminOnly('/v1/admin/telephony-lines'),
