@@ -41,6 +41,7 @@ export const LIVECHAT_DEFAULTS: LivechatOptions = {
 const BUS_RETRY_AFTER_SEC = 5;
 const TYPING_EVERY_MS = 1_500;
 const DELIVERED_WAIT_MS = 250;
+const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
 const MAX_BUFFERED = 1 << 20;
@@ -212,12 +213,12 @@ export function attachLivechatSocket(
     }
     const messageId = n.data.messageId;
     if (typeof messageId !== 'number') return;
-    // An operator's reply: the notice names it, the message is read here (a notice stays small; the text may not).
+    // An operator's reply (or a long message from another tab): the notice names it, the message is read here.
     v.work = v.work.then(async () => {
       follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
       const found = await reader.message(v.widget.key, v.visitorId, messageId);
-      if (found && send(v, { type: 'message', message: found.message }))
-        delivered(v, messageId, found.status);
+      if (!found || !send(v, { type: 'message', message: found.message })) return;
+      if (found.message.direction === 'out') delivered(v, messageId, found.status);
     });
   }
 
@@ -283,13 +284,16 @@ export function attachLivechatSocket(
           text: c.ok.text,
           sentAt: event.occurredAt,
         };
-        await realtime
-          .publish({
-            topic: visitorTopic(v.widget.key, v.visitorId),
-            type: 'message',
-            data: { from: v.id, message },
-          })
-          .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
+        // A notice stays small (PostgreSQL NOTIFY takes 8,000 bytes): a long text is read by the other tabs.
+        const small = Buffer.byteLength(c.ok.text) <= NOTICE_TEXT_MAX;
+        if (small || id !== undefined)
+          await realtime
+            .publish({
+              topic: visitorTopic(v.widget.key, v.visitorId),
+              type: 'message',
+              data: small ? { from: v.id, message } : { from: v.id, messageId: id },
+            })
+            .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
         follow(v, await reader.conversationId(v.widget.key, v.visitorId));
         return;
       }
