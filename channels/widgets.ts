@@ -57,8 +57,12 @@ export interface LivechatReader {
     visitorId: string,
     opts: { after?: number; limit: number; overlap?: number },
   ): Promise<LivechatMessage[]>;
-  /** One message of this visitor (an operator's reply announced by the hub), or undefined. */
-  message(widgetKey: string, visitorId: string, id: number): Promise<LivechatMessage | undefined>;
+  /** One message of this visitor (an operator's reply announced by the hub) with its delivery status, or undefined. */
+  message(
+    widgetKey: string,
+    visitorId: string,
+    id: number,
+  ): Promise<{ message: LivechatMessage; status: string | null } | undefined>;
   /** The stored id of the visitor's message with this vendor message id, once routed. */
   messageId(widgetKey: string, vendorMessageId: string): Promise<number | undefined>;
   /** The visitor's latest conversation (typing notices travel on its topic). */

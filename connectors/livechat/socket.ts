@@ -40,6 +40,9 @@ export const LIVECHAT_DEFAULTS: LivechatOptions = {
 
 const BUS_RETRY_AFTER_SEC = 5;
 const TYPING_EVERY_MS = 1_500;
+const DELIVERED_WAIT_MS = 250;
+const NOTICE_TEXT_MAX = 6_000;
+const DELIVERED_TRIES = 40;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
 const MAX_BUFFERED = 1 << 20;
 
@@ -210,15 +213,34 @@ export function attachLivechatSocket(
     }
     const messageId = n.data.messageId;
     if (typeof messageId !== 'number') return;
-    // An operator's reply: the notice names it, the message is read here (a notice stays small; the text may not).
+    // An operator's reply (or a long message from another tab): the notice names it, the message is read here.
     v.work = v.work.then(async () => {
       follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
-      const m = await reader.message(v.widget.key, v.visitorId, messageId);
-      if (!m || !send(v, { type: 'message', message: m })) return;
-      await publish([deliveredStatus(v.widget.key, v.visitorId, m.id)]).catch((err) =>
-        log.warn({ err }, 'delivered status not published'),
-      );
+      const found = await reader.message(v.widget.key, v.visitorId, messageId);
+      if (!found || !send(v, { type: 'message', message: found.message })) return;
+      if (found.message.direction === 'out') delivered(v, messageId, found.status);
     });
+  }
+
+  /**
+   * The reply reached the browser: its status becomes delivered, once the outbox has marked it sent (a status
+   * published before the message has its vendor id could be parked after the outbox looked for parked ones).
+   */
+  function delivered(v: Visitor, messageId: number, status: string | null, tries = 0) {
+    if (status === 'pending' || status === null) {
+      if (tries >= DELIVERED_TRIES) return;
+      setTimeout(() => {
+        reader
+          .message(v.widget.key, v.visitorId, messageId)
+          .then((m) => m && delivered(v, messageId, m.status, tries + 1))
+          .catch((err) => log.warn({ err }, 'delivered status not checked'));
+      }, DELIVERED_WAIT_MS).unref();
+      return;
+    }
+    if (status !== 'sent') return;
+    publish([deliveredStatus(v.widget.key, v.visitorId, messageId)]).catch((err) =>
+      log.warn({ err }, 'delivered status not published'),
+    );
   }
 
   async function onFrame(v: Visitor, raw: string) {
@@ -262,13 +284,16 @@ export function attachLivechatSocket(
           text: c.ok.text,
           sentAt: event.occurredAt,
         };
-        await realtime
-          .publish({
-            topic: visitorTopic(v.widget.key, v.visitorId),
-            type: 'message',
-            data: { from: v.id, message },
-          })
-          .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
+        // A notice stays small (PostgreSQL NOTIFY takes 8,000 bytes): a long text is read by the other tabs.
+        const small = Buffer.byteLength(c.ok.text) <= NOTICE_TEXT_MAX;
+        if (small || id !== undefined)
+          await realtime
+            .publish({
+              topic: visitorTopic(v.widget.key, v.visitorId),
+              type: 'message',
+              data: small ? { from: v.id, message } : { from: v.id, messageId: id },
+            })
+            .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
         follow(v, await reader.conversationId(v.widget.key, v.visitorId));
         return;
       }

@@ -76,12 +76,13 @@ interface VisitorMessageRow {
   text: string | null;
   occurred_at: Date;
   author: string | null;
+  status: string | null;
 }
 
 /** What a visitor is shown: their own messages with text, and operators' replies that did not fail. */
 const VISIBLE = `(m.direction = 'outbound' AND m.status IS DISTINCT FROM 'failed') OR
                  (m.direction = 'inbound' AND m.text IS NOT NULL)`;
-const SELECT_VISITOR = `SELECT m.id, m.direction, m.vendor_message_id, c.chat_id, m.text, m.occurred_at, o.name AS author
+const SELECT_VISITOR = `SELECT m.id, m.direction, m.vendor_message_id, c.chat_id, m.text, m.occurred_at, m.status, o.name AS author
   FROM messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN operators o ON o.id = m.operator_id`;
 
 /** A visitor's message vendor id is `<visitorId>:<clientId>` (connectors/livechat/events.ts). */
@@ -121,7 +122,8 @@ export function livechatReader(db: Queryable, cacheMs = SETTINGS_CACHE_MS): Live
         `${SELECT_VISITOR} WHERE m.id = $4 AND c.channel = $1 AND c.account_key = $2 AND c.chat_id = $3 AND (${VISIBLE})`,
         [LIVECHAT_CHANNEL, widgetKey, visitorId, id],
       );
-      return r.rows[0] && toVisitorMessage(r.rows[0]);
+      const row = r.rows[0];
+      return row && { message: toVisitorMessage(row), status: row.status };
     },
     async messageId(widgetKey, vendorMessageId) {
       const r = await db.query<{ id: number }>(
