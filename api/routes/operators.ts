@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { operatorCounters } from '../../crm-core/repositories/activity.repository.js';
+import { slaOverdueCount } from '../../crm-core/repositories/automation-timer.repository.js';
 import { getOperator, updateOperator } from '../../crm-core/repositories/operator.repository.js';
+import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
@@ -25,7 +27,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
       schema: {
         tags: ['operators'],
         summary:
-          "The caller's overdue and due-today planned activities, and open leads and deals with nothing planned",
+          "The caller's overdue and due-today planned activities, open leads and deals with nothing planned, and what is past a first-response SLA unanswered (slaOverdue)",
         description:
           'With the admin token, `operatorId` says whose counters; operators always get their own.',
         security,
@@ -37,6 +39,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
             dueToday: int,
             leadsWithoutPlanned: int,
             dealsWithoutPlanned: int,
+            slaOverdue: int,
           }),
           ...errors(400, 401, 404),
         },
@@ -53,12 +56,14 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
         });
       }
       const c = await operatorCounters(ctx.db, operatorId, new Date(), tz);
+      const slaOverdue = await slaOverdueCount(ctx.db, operatorId);
       return {
         operatorId,
         overdue: c.overdue,
         dueToday: c.due_today,
         leadsWithoutPlanned: c.leads_without_planned,
         dealsWithoutPlanned: c.deals_without_planned,
+        slaOverdue,
       };
     },
   );
@@ -79,7 +84,11 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const me = operatorOf(request);
-      await updateOperator(ctx.db, me, { status: request.body.status });
+      // Going offline schedules the offline_reassign rules' timers with the change (README "Automation").
+      await ctx.db.transaction(async (tx) => {
+        await updateOperator(tx, me, { status: request.body.status });
+        await operatorAvailabilityChanged(tx, me, request.body.status);
+      });
       return { id: me, status: request.body.status };
     },
   );
