@@ -93,13 +93,14 @@ async function fireSla(
       });
   }
   const action = to ? `escalated_${s.escalate}` : 'overdue';
+  const toName = to ? ((await getOperator(tx, to.operatorId))?.name ?? `operator ${to.operatorId}`) : null;
   const waited = Math.round((now.getTime() - new Date(target.waiting_since).getTime()) / 60_000);
   await onTimeline(
     tx,
     owner,
     timer.rule_id,
     to
-      ? `No answer in ${s.minutes} min (${target.channel ?? s.channel}): handed to operator ${to.operatorId}`
+      ? `No answer in ${s.minutes} min (${target.channel ?? s.channel}): handed to ${toName}`
       : `No answer in ${s.minutes} min (${target.channel ?? s.channel}): overdue`,
     {
       rule: timer.rule.name,
@@ -146,12 +147,13 @@ async function fireOffline(
         reason: `operator offline; ${to.reason}`,
       });
     const action = to ? 'reassigned' : 'nobody_available';
+    const toName = to ? ((await getOperator(tx, to.operatorId))?.name ?? `operator ${to.operatorId}`) : null;
     await onTimeline(
       tx,
       owner,
       timer.rule_id,
       to
-        ? `${op.name} went offline: conversation handed to operator ${to.operatorId}`
+        ? `${op.name} went offline: conversation handed to ${toName}`
         : `${op.name} went offline: nobody online to take the conversation`,
       { rule: timer.rule.name, action, activityId: c.id, from: operatorId, to: to?.operatorId ?? null },
     );
