@@ -39,6 +39,10 @@ const EnvSchema = z.object({
     .default('RU'),
   /** Web-form submissions per client IP per minute. */
   FORM_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Live-chat messages and contacts per visitor per minute. */
+  LIVECHAT_RATE_LIMIT: int(20, 1, 1_000_000),
+  /** Live-chat messages and contacts per client IP per minute (all its visitors: an office behind one address). */
+  LIVECHAT_IP_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
   TRUST_PROXY: bool,
   /** Sliding lifetime of an operator's browser session, in hours: each request moves expiry this far ahead. */
@@ -59,6 +63,11 @@ const EnvSchema = z.object({
   DEMO_SEED: z.enum(['auto', 'true', 'false']).default('auto'),
   /** A conversation without messages for this long is closed; the client's next message opens a new one. */
   CONVERSATION_IDLE_HOURS: int(24, 1, 24 * 365),
+  /** PostgreSQL NOTIFY channel the API instances share for console and widget notices (with DATABASE_URL). */
+  REALTIME_CHANNEL: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name (letters, digits, _)')
+    .default('contact_ingest_realtime'),
   /** Vendors' API roots (tests point them at local servers speaking the vendor's API). */
   TELEGRAM_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.telegram),
   META_GRAPH_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.meta),
@@ -85,6 +94,8 @@ export interface AppConfig {
   adminTokenGenerated: boolean;
   defaultCountry: string;
   formRateLimit: number;
+  livechatRateLimit: number;
+  livechatIpRateLimit: number;
   trustProxy: boolean;
   sessionTtlHours: number;
   logLevel: string;
@@ -96,6 +107,7 @@ export interface AppConfig {
   automationPollMs: number;
   demoSeed: boolean;
   conversationIdleHours: number;
+  realtimeChannel: string;
   vendorApiUrls: Readonly<VendorApiUrls>;
 }
 
@@ -162,6 +174,8 @@ export function loadConfig(
     adminTokenGenerated: !e.ADMIN_TOKEN,
     defaultCountry: e.DEFAULT_COUNTRY,
     formRateLimit: e.FORM_RATE_LIMIT,
+    livechatRateLimit: e.LIVECHAT_RATE_LIMIT,
+    livechatIpRateLimit: e.LIVECHAT_IP_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
@@ -173,6 +187,7 @@ export function loadConfig(
     automationPollMs: e.AUTOMATION_POLL_MS,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
     conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
+    realtimeChannel: e.REALTIME_CHANNEL,
     vendorApiUrls: Object.freeze({
       telegram: e.TELEGRAM_API_URL.replace(/\/+$/, ''),
       meta: e.META_GRAPH_API_URL.replace(/\/+$/, ''),

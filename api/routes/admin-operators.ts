@@ -14,7 +14,7 @@ const fields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
   email: { type: 'string', format: 'email', maxLength: 320 },
   extension: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9*#._-]+$' },
-  status: { type: 'string', enum: ['online', 'offline'] },
+  status: { type: 'string', enum: ['online', 'away', 'offline'] },
   active: s.bool,
   regionIds: { type: 'array', items: s.id, maxItems: 1000, uniqueItems: true },
   role: { type: 'string', enum: ['operator', 'supervisor', 'admin'] },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
+import { NO_NOTICES, type Notifier } from '../../realtime/notices.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
@@ -12,7 +13,10 @@ import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
 import { adminStoreRoutes } from './admin-stores.js';
+import { adminWidgetRoutes } from './admin-widgets.js';
+import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
+import { consoleWorkRoutes } from './console-work.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
 import { duplicateRoutes } from './duplicates.js';
@@ -28,6 +32,8 @@ export interface ApiDeps {
   config: Readonly<ApiConfig>;
   /** Called after regions or their rules change, so the router stops using its cached copy. */
   onRegionsChanged?: () => void;
+  /** Console notices (presence, transfers); none when absent. */
+  notices?: Notifier;
 }
 
 /**
@@ -45,6 +51,7 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
+    notices: deps.notices ?? NO_NOTICES,
     auth: createAuth({
       db: deps.db,
       adminToken: deps.config.adminToken,
@@ -61,10 +68,13 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminMailboxRoutes(app, ctx);
   adminMessengerRoutes(app, ctx);
   adminStoreRoutes(app, ctx);
+  adminWidgetRoutes(app, ctx);
   leadWorkflowRoutes(app, ctx);
   duplicateRoutes(app, ctx);
   activityRoutes(app, ctx);
   dealRoutes(app, ctx);
   adminCrmRoutes(app, ctx);
+  consoleWorkRoutes(app, ctx);
+  cannedAnswerRoutes(app, ctx);
   adminAutomationRoutes(app, ctx);
 };

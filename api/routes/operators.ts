@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { operatorCounters } from '../../crm-core/repositories/activity.repository.js';
 import { slaOverdueCount } from '../../crm-core/repositories/automation-timer.repository.js';
-import { getOperator, updateOperator } from '../../crm-core/repositories/operator.repository.js';
+import { getOperator } from '../../crm-core/repositories/operator.repository.js';
 import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
+import { setPresence } from '../../crm-core/services/presence.service.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
@@ -68,27 +69,30 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.patch<{ Body: { status: 'online' | 'offline' } }>(
+  app.patch<{ Body: { status: 'online' | 'away' | 'offline' } }>(
     '/v1/operators/me/status',
     {
       onRequest: ctx.auth.requireOperator,
       schema: {
         tags: ['operators'],
-        summary: 'Set the caller online (takes new contacts) or offline',
+        summary: 'Set the caller online (takes new contacts), away (signed in, takes none) or offline',
         description:
-          'Operator token only; the admin changes an operator through PATCH /v1/admin/operators/:id.',
+          'Operator token or session only; the admin changes an operator through PATCH /v1/admin/operators/:id. ' +
+          "The operator's regions hear of it (`presence` notice on the console socket).",
         security,
-        body: body({ status: { type: 'string', enum: ['online', 'offline'] } }, ['status']),
+        body: body({ status: { type: 'string', enum: ['online', 'away', 'offline'] } }, ['status']),
         response: { 200: obj({ id: int, status: str }), ...errors(400, 401, 403) },
       },
     },
     async (request) => {
       const me = operatorOf(request);
       // Going offline schedules the offline_reassign rules' timers with the change (README "Automation").
-      await ctx.db.transaction(async (tx) => {
-        await updateOperator(tx, me, { status: request.body.status });
+      const notices = await ctx.db.transaction(async (tx) => {
+        const n = await setPresence(tx, me, request.body.status);
         await operatorAvailabilityChanged(tx, me, request.body.status);
+        return n;
       });
+      ctx.notices.publish(notices);
       return { id: me, status: request.body.status };
     },
   );

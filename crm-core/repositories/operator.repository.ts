@@ -7,7 +7,7 @@ export interface OperatorRow {
   name: string;
   email: string | null;
   extension: string | null;
-  status: 'online' | 'offline';
+  status: 'online' | 'away' | 'offline';
   active: boolean;
   role: Role;
   /** Whether a password is set (the hash itself never leaves the session repository). */
@@ -43,7 +43,7 @@ export interface OperatorInput {
   name: string;
   email?: string | null;
   extension?: string | null;
-  status?: 'online' | 'offline';
+  status?: 'online' | 'away' | 'offline';
   active?: boolean;
   role?: Role;
   regionIds?: number[];

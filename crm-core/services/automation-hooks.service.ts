@@ -5,16 +5,17 @@ import { activeRules, type OfflineSettings } from './automation-rules.service.js
 /**
  * An operator's availability changed (their own status, an administrator's change, deactivation): going offline
  * schedules each active offline_reassign rule's timer (due after its grace period; the scheduler hands their
- * unanswered conversations on), coming back online cancels the ones not fired yet. Runs in the caller's
+ * unanswered conversations on), coming back (online, or away: at the desk, taking no new contacts) cancels the
+ * ones not fired yet. Runs in the caller's
  * transaction, so the status and its timers commit together.
  */
 export async function operatorAvailabilityChanged(
   tx: Queryable,
   operatorId: number,
-  status: 'online' | 'offline',
+  status: 'online' | 'away' | 'offline',
   now = new Date(),
 ): Promise<void> {
-  if (status === 'online') {
+  if (status !== 'offline') {
     await timers.cancelOperatorTimers(tx, operatorId, now);
     return;
   }

@@ -65,6 +65,8 @@ export interface SessionService {
   /** The viewer behind a session id, sliding its expiry; undefined if the session is not live. */
   resolve(sessionId: string): Promise<(Viewer & { operatorId: number; expiresAt: Date }) | undefined>;
   signOut(sessionId: string): Promise<void>;
+  /** Which of these session ids are still live (not revoked, not expired), without sliding their expiry. */
+  live(sessionIds: string[]): Promise<Set<string>>;
   revokeAll(operatorId: number): Promise<number>;
   setPassword(operatorId: number, password: string): Promise<boolean>;
   changePassword(operatorId: number, current: string, next: string, keepSessionId?: string): Promise<void>;
@@ -132,6 +134,12 @@ export function createSessionService(
 
     async signOut(sessionId) {
       await repo.revokeSession(db, hashSessionId(sessionId));
+    },
+
+    async live(sessionIds) {
+      const hashes = new Map(sessionIds.map((id) => [hashSessionId(id), id]));
+      const live = await repo.liveSessionHashes(db, [...hashes.keys()]);
+      return new Set([...live].map((h) => hashes.get(h)!));
     },
 
     revokeAll: (operatorId) => repo.revokeOperatorSessions(db, operatorId),

@@ -129,8 +129,8 @@ async function fireOffline(
 ): Promise<Firing[]> {
   const operatorId = timer.target_id;
   const op = await getOperator(tx, operatorId);
-  if (!op || (op.status === 'online' && op.active)) {
-    await timers.finishTimer(tx, timer.id, 'cancelled', now, { reason: 'operator online' });
+  if (!op || (op.status !== 'offline' && op.active)) {
+    await timers.finishTimer(tx, timer.id, 'cancelled', now, { reason: 'operator back' });
     return [];
   }
   const firings: Firing[] = [];
