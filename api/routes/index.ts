@@ -5,6 +5,7 @@ import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
+import { adminAutomationRoutes } from './admin-automation.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
@@ -77,4 +78,5 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminCrmRoutes(app, ctx);
   consoleWorkRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
+  adminAutomationRoutes(app, ctx);
 };

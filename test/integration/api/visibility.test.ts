@@ -333,6 +333,11 @@ for (const backend of await apiBackends()) {
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
       },
       '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
+      '/v1/admin/automation-rules': adminOnly('/v1/admin/automation-rules'),
+      '/v1/admin/automation-rules/{id}': async (who) => {
+        const r = await get(who, '/v1/admin/automation-rules/999999');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
+      },
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
