@@ -18,6 +18,7 @@ import { duplicateRoutes } from './duplicates.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { reportRoutes } from './reports.js';
 import { sessionRoutes } from './session.js';
 
 export { apiSecuritySchemes } from '../security-schemes.js';
@@ -65,4 +66,5 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   activityRoutes(app, ctx);
   dealRoutes(app, ctx);
   adminCrmRoutes(app, ctx);
+  reportRoutes(app, ctx);
 };
