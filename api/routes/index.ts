@@ -23,6 +23,7 @@ import { duplicateRoutes } from './duplicates.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { reportRoutes } from './reports.js';
 import { sessionRoutes } from './session.js';
 
 export { apiSecuritySchemes } from '../security-schemes.js';
@@ -79,4 +80,5 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   consoleWorkRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
   adminAutomationRoutes(app, ctx);
+  reportRoutes(app, ctx);
 };
