@@ -32,6 +32,8 @@ export type LoadCommand =
   | { cmd: 'open'; perSec: number }
   | { cmd: 'run'; perSec: number; warmupSec: number; seconds: number }
   | { cmd: 'reply'; probability: number }
+  /** Operators: refetch the work list on `work.changed` (on by default, as the console does). */
+  | { cmd: 'worklist'; on: boolean }
   | { cmd: 'status' }
   | { cmd: 'results' };
 
@@ -221,6 +223,7 @@ const or: OperatorResults = {
   closed: 0,
 };
 let replyProbability = 0;
+let workList = true;
 const seen = new Set<number>();
 
 async function connectOperators(c: Extract<LoadCommand, { cmd: 'operators' }>) {
@@ -282,7 +285,7 @@ function onConsoleFrame(o: Operator, raw: string) {
     conversationId?: number;
     message?: { id: number; direction: string; text: string | null };
   };
-  if (f.type === 'work.changed') {
+  if (f.type === 'work.changed' && workList) {
     // As console/ui/work-list.tsx: one refetch 150 ms after the last notice.
     clearTimeout(o.timer);
     o.timer = setTimeout(() => void refetch(o), 150);
@@ -363,12 +366,16 @@ async function handle(c: LoadCommand): Promise<unknown> {
     case 'reply':
       replyProbability = c.probability;
       return {};
+    case 'worklist':
+      workList = c.on;
+      return {};
     case 'status':
       return {
         subscribed: operators.reduce((n, o) => n + o.subscribed.size, 0),
         received: or.message.length,
         replies: vr.reply.length,
         acks: vr.ack.length,
+        workFetches: or.work.fetches,
       };
     case 'results':
       vr.closed = closed;

@@ -9,7 +9,17 @@ import { createPgDatabase } from '../crm-core/db/pg.js';
 import type { LoadCommand, OperatorResults, VisitorResults } from './chat-load.js';
 import { browserFirstLoad, httpFirstLoad } from './console-load.js';
 import { CpuMeter, type CpuShares } from './cpu.js';
-import { BROKERS, type ChildService, guarded, PG_URL, ROOT, spawnChild } from './service-process.js';
+import {
+  BROKERS,
+  type Buckets,
+  buckets,
+  type ChildService,
+  guarded,
+  PG_URL,
+  quantileBetween,
+  ROOT,
+  spawnChild,
+} from './service-process.js';
 import { int, ms, sleep, summarise } from './stats.js';
 
 /**
@@ -32,6 +42,8 @@ export interface ChatBenchOptions {
   /** Operator replies per second (operators answer that share of the messages they receive). */
   replies?: number;
   seconds?: number;
+  /** false: operators stop refetching their work list on `work.changed` once subscribed (isolates the chat path). */
+  workList?: boolean;
   log?: (line: string) => void;
 }
 
@@ -129,6 +141,22 @@ async function admin(url: string, method: string, path: string, body?: unknown) 
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
+
+/** One histogram over all instances: their buckets added. */
+function merged(texts: string[], name: string): Buckets {
+  const out: Buckets = new Map();
+  for (const t of texts) for (const [le, n] of buckets(t, name)) out.set(le, (out.get(le) ?? 0) + n);
+  return out;
+}
+
+/** prom-client's event-loop delay gauge, less its 10 ms sampling resolution, worst instance. */
+const loopDelay = (texts: string[], q: string) =>
+  Math.max(
+    ...texts.map((t) => {
+      const line = t.split('\n').find((l) => l.startsWith(`nodejs_eventloop_lag_${q}_seconds `));
+      return line ? Math.max(0, Number(line.split(' ').pop()) * 1000 - 10) : Number.NaN;
+    }),
+  );
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(1)} KB` : 'n/a');
@@ -288,9 +316,13 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
       await sleep(1_000);
 
       await ops.call({ cmd: 'reply', probability: replies / rate });
+      const workList = opts.workList ?? true;
+      if (!workList) await ops.call({ cmd: 'worklist', on: false });
       log(
         `chat: ${rate} visitor messages/s, operators answer ${replies}/s: warm-up ${warmupSec} s, measured ${seconds} s`,
       );
+      const fetchesBefore = (await ops.call<{ workFetches: number }>({ cmd: 'status' })).workFetches;
+      const runStart = Date.now();
       const cpu = new CpuMeter(
         () => services.map((s) => s.pid),
         async () =>
@@ -302,7 +334,14 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
           ).rows.map((r) => r.pid),
         () => loads.map((l) => l.pid),
       );
-      const cpuTimer = setTimeout(() => void cpu.begin(), warmupSec * 1_000);
+      const scrape = () => Promise.all(services.map((s) => s.metrics().catch(() => '')));
+      let metricsBefore: string[] = [];
+      const cpuTimer = setTimeout(() => {
+        void cpu.begin();
+        void scrape().then((t) => {
+          metricsBefore = t;
+        });
+      }, warmupSec * 1_000);
       const sent = (
         await Promise.all(
           vis.map((p) =>
@@ -314,7 +353,17 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
         )
       ).reduce((n, r) => n + r.sent, 0);
       clearTimeout(cpuTimer);
+      const fetchesPerSec =
+        ((await ops.call<{ workFetches: number }>({ cmd: 'status' })).workFetches - fetchesBefore) /
+        ((Date.now() - runStart) / 1_000);
       const shares = await cpu.end();
+      const metricsAfter = await scrape();
+      const routerLatency = (q: number) =>
+        quantileBetween(
+          merged(metricsBefore, 'router_event_latency_seconds'),
+          merged(metricsAfter, 'router_event_latency_seconds'),
+          q,
+        ) * 1_000;
       const rssEnd = services.map((s) => rss(s.pid));
 
       // Let the last messages and replies arrive (at most 15 s).
@@ -362,6 +411,16 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
           target: '',
         },
         {
+          metric: '  visitor frame received → router commit (router metric, bucket bounds) p50 / p99',
+          value: `≤ ${ms(routerLatency(0.5))} / ≤ ${ms(routerLatency(0.99))}`,
+          target: '',
+        },
+        {
+          metric: '  service event loop delay p50 / p99 (worst instance, end of the run)',
+          value: `${ms(loopDelay(metricsAfter, 'p50'))} / ${ms(loopDelay(metricsAfter, 'p99'))}`,
+          target: '',
+        },
+        {
           metric: `Operator reply (REST) → visitor's socket (message frame), p50 / p99 at ${replies} replies/s`,
           value: p50p99(shown) + mark(shown),
           target: `p99 ≤ ${CHAT_TARGET_P99_MS} ms`,
@@ -374,7 +433,9 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
         { metric: '  reply REST answer p50 / p99', value: p50p99(o.replies.rest), target: '' },
         {
           metric: "  work list refetches on work.changed (the console's 150 ms debounce): per s, p50 / p99",
-          value: `${(o.work.latency.length / (warmupSec + seconds)).toFixed(0)}/s, ${ms(work.p50)} / ${ms(work.p99)}`,
+          value: workList
+            ? `${fetchesPerSec.toFixed(0)}/s, ${ms(work.p50)} / ${ms(work.p99)}`
+            : 'off (--chat-no-worklist)',
           target: '',
         },
         {

@@ -15,6 +15,7 @@
  *       whatsapp  signed WhatsApp Cloud API webhooks -> committed messages/s (bench/whatsapp.ts)
  *       chat      live chat and operator console in real time on two API instances (bench/chat.ts)
  *   npm run bench -- --only=chat --chat-visitors=200 --chat-operators=10 --chat-rate=20 --chat-replies=5 --chat-seconds=20
+ *       (--chat-no-worklist: operators do not refetch their work list on every work.changed once subscribed)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
  *
@@ -496,6 +497,7 @@ async function chatSection() {
     rate: n('chat-rate'),
     replies: n('chat-replies'),
     seconds: n('chat-seconds'),
+    workList: !args.includes('--chat-no-worklist'),
     log: (l) => console.log(`  ${l}`),
   });
   console.log('');
