@@ -376,6 +376,7 @@ async function handle(c: LoadCommand): Promise<unknown> {
         replies: vr.reply.length,
         acks: vr.ack.length,
         workFetches: or.work.fetches,
+        repliesSent: or.replies.sent,
       };
     case 'results':
       vr.closed = closed;

@@ -366,16 +366,19 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
         ) * 1_000;
       const rssEnd = services.map((s) => rss(s.pid));
 
-      // Let the last messages and replies arrive (at most 15 s).
-      const drainUntil = Date.now() + 15_000;
-      for (let last = -1; Date.now() < drainUntil; await sleep(500)) {
-        const s = await ops.call<{ received: number }>({ cmd: 'status' });
-        const v = await Promise.all(vis.map((p) => p.call<{ replies: number }>({ cmd: 'status' })));
-        const now = s.received + v.reduce((n, x) => n + x.replies, 0);
-        if (now === last && s.received >= sent) break;
-        last = now;
-      }
+      // No new replies; let the messages and replies under way arrive: until all have, or nothing moved for 10 s
+      // (at most 60 s). What has not arrived by then counts as not shown.
       await ops.call({ cmd: 'reply', probability: 0 });
+      const drainUntil = Date.now() + 60_000;
+      for (let last = -1, movedAt = Date.now(); Date.now() < drainUntil; await sleep(500)) {
+        const s = await ops.call<{ received: number; repliesSent: number }>({ cmd: 'status' });
+        const v = await Promise.all(vis.map((p) => p.call<{ replies: number }>({ cmd: 'status' })));
+        const shownNow = v.reduce((n, x) => n + x.replies, 0);
+        if (s.received >= sent && shownNow >= s.repliesSent) break;
+        if (s.received + shownNow !== last) movedAt = Date.now();
+        else if (Date.now() - movedAt > 10_000) break;
+        last = s.received + shownNow;
+      }
       const o = await ops.call<OperatorResults>({ cmd: 'results' });
       const vs = await Promise.all(vis.map((p) => p.call<VisitorResults>({ cmd: 'results' })));
       const ack = vs.flatMap((v) => v.ack);
