@@ -2,8 +2,8 @@
  * `npm run bench` — throughput and latency of the whole service on this machine, next to the raw ceilings of
  * its parts, measured in the same run. Prints figures; never asserts.
  *
- *   npm run bench                         everything, the telephony and email channels included (≈ 5 min)
- *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email, whatsapp
+ *   npm run bench                         everything, the channels and the live chat included (≈ 8 min)
+ *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email, whatsapp, telegram, chat
  *   npm run bench -- --only=kafka,raw     sections (comma-separated):
  *       raw       ceilings: empty Fastify route, kafkajs produce, PostgreSQL unnest inserts, the router alone
  *       kafka     Kafka + PostgreSQL, one service process with the defaults (ROLE=all, --partitions, default 6)
