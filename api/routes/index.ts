@@ -14,6 +14,7 @@ import { adminRegionRoutes } from './admin-regions.js';
 import { adminStoreRoutes } from './admin-stores.js';
 import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
+import { consoleColleagueRoutes } from './console-colleagues.js';
 import { consoleWorkRoutes } from './console-work.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
@@ -72,5 +73,6 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   dealRoutes(app, ctx);
   adminCrmRoutes(app, ctx);
   consoleWorkRoutes(app, ctx);
+  consoleColleagueRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
 };

@@ -131,4 +131,23 @@ describe.skipIf(!available)('console: sign-in, sign-out, CSRF, another operatorâ
     ).not.toContain('Ivan Orlov');
     await ctx.close();
   });
+
+  it('transfers the client to a colleague: the card and the work item leave my console', async () => {
+    const owner = loginOf(lead.responsibleId);
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    await page.goto(`/console/#/lead/${lead.id}`);
+    await page.getByRole('heading', { name: 'Ivan Orlov', level: 1 }).waitFor();
+    const to = s.operator(colleague());
+    await page.getByLabel('Transfer to').selectOption(String(to.id));
+    await page.getByTestId('not-found').waitFor();
+    // The socket's work.changed refreshes the list.
+    await expect
+      .poll(() => page.locator('nav.work').textContent(), { timeout: 5_000 })
+      .not.toContain('Ivan Orlov');
+    const after = await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN);
+    expect(after.body.responsibleId).toBe(to.id);
+    await ctx.close();
+  });
 });
