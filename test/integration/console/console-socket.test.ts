@@ -325,7 +325,7 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
   it('presence: anna going away is told to her consoles', async () => {
     const session = await signIn(a.url, 'anna', 'anna password 1');
     const r = await fetch(new URL('/v1/operators/me/status', a.url), {
-      method: 'PATCH',
+      method: 'PUT',
       headers: {
         cookie: session.cookie,
         'x-csrf-token': session.csrfToken,
