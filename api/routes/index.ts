@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
-import { NO_NOTICES, type Notifier } from '../../realtime/notices.js';
+import { NO_NOTICES, type Notifier, sessionEnded } from '../../realtime/notices.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
@@ -46,15 +46,17 @@ export interface ApiDeps {
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
+  const notices = deps.notices ?? NO_NOTICES;
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
-    notices: deps.notices ?? NO_NOTICES,
+    notices,
     auth: createAuth({
       db: deps.db,
       adminToken: deps.config.adminToken,
       sessionTtlHours: deps.config.sessionTtlHours,
+      onSessionsEnded: (operatorId) => notices.publish([sessionEnded(operatorId)]),
     }),
   };
   sessionRoutes(app, ctx);
