@@ -137,4 +137,49 @@ describe.skipIf(!available)('console live: screen pop and a Telegram reply', () 
     await screenshot(page, 'conversation');
     await ctx.close();
   });
+
+  it('reschedules and completes the callback a missed call planned, from the work list', async () => {
+    const missed = await fetch(new URL('/v1/telephony/generic', s.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_LINE_SECRET}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        line: 'demo',
+        direction: 'inbound',
+        from: '8 499 111 22 33',
+        to: '+74950000000',
+        startedAt: new Date(Date.now() - 25 * 60_000).toISOString(),
+        duration: 0,
+        status: 'missed',
+        externalCallId: 'browser-missed-1',
+      }),
+    });
+    expect(missed.status).toBeLessThan(300);
+    const callback = await until('the planned callback', async () => {
+      const r = await call(s.url, 'GET', '/v1/activities?type=callback&state=planned', ADMIN_TOKEN);
+      return (r.body.items as { id: number; responsibleId: number; ownerType: string; ownerId: number }[])[0];
+    });
+    const owner = loginOf(callback.responsibleId);
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    const item = page.locator(`.items a[href="#/${callback.ownerType}/${callback.ownerId}"]`).first();
+    await item.waitFor();
+    await screenshot(page, 'my-work');
+    await item.click();
+
+    await page.getByLabel('Reschedule').fill('2030-01-15T10:30');
+    await page.getByRole('button', { name: 'Reschedule' }).click();
+    await expect
+      .poll(async () => (await call(s.url, 'GET', '/v1/activities?type=callback', ADMIN_TOKEN)).body.items[0])
+      .toMatchObject({
+        id: callback.id,
+        state: 'planned',
+        deadline: new Date('2030-01-15T10:30').toISOString(),
+      });
+    await page.getByRole('button', { name: 'Complete ↩' }).click();
+    await expect
+      .poll(async () => (await call(s.url, 'GET', '/v1/activities?type=callback', ADMIN_TOKEN)).body.items[0])
+      .toMatchObject({ id: callback.id, state: 'completed' });
+    await ctx.close();
+  });
 });
