@@ -150,4 +150,28 @@ describe.skipIf(!available)('console: sign-in, sign-out, CSRF, another operatorâ
     expect(after.body.responsibleId).toBe(to.id);
     await ctx.close();
   });
+
+  it('changes its own password (the old one stops working) and lists the shortcuts on "?"', async () => {
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, 'vera', 'demo-vera');
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByLabel('Current password').fill('demo-vera');
+    await page.getByLabel('New password (8 or more characters)').fill('vera-new-secret-1');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Password changed').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await page.getByLabel('Login').fill('vera');
+    await page.getByLabel('Password', { exact: true }).fill('demo-vera');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Wrong login or password').waitFor();
+    await signIn(page, 'vera', 'vera-new-secret-1');
+    await ctx.close();
+  });
 });
