@@ -52,6 +52,7 @@ await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   legalComments: 'none',
+  charset: 'utf8',
   logLevel: 'warning',
 });
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
