@@ -55,6 +55,17 @@ await build({
   charset: 'utf8',
   logLevel: 'warning',
 });
+// The live chat's embeddable script, served at /widget.js (connectors/livechat/widget-script.ts reads it here).
+await build({
+  entryPoints: [join(ROOT, 'widget', 'main.ts')],
+  outfile: join(OUT, 'public', 'widget.js'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: 'es2019',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 console.log(
   `build: ${Object.keys(result.metafile.inputs).length} modules -> ${files.length} files in ${relative(process.cwd(), OUT) || OUT} (${Date.now() - started} ms)`,
