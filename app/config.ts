@@ -39,6 +39,10 @@ const EnvSchema = z.object({
     .default('RU'),
   /** Web-form submissions per client IP per minute. */
   FORM_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Live-chat messages and contacts per visitor per minute. */
+  LIVECHAT_RATE_LIMIT: int(20, 1, 1_000_000),
+  /** Live-chat messages and contacts per client IP per minute (all its visitors: an office behind one address). */
+  LIVECHAT_IP_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
   TRUST_PROXY: bool,
   /** Sliding lifetime of an operator's browser session, in hours: each request moves expiry this far ahead. */
@@ -51,6 +55,8 @@ const EnvSchema = z.object({
   MEANINGFUL_CALL_SEC: int(60, 0, 86_400),
   /** Public base URL, used where a signature covers the URL (Twilio) and in printed examples. */
   PUBLIC_URL: z.string().url().optional(),
+  /** How often the automation scheduler (router role) looks for due timers, in milliseconds. */
+  AUTOMATION_POLL_MS: int(1_000, 50, 3_600_000),
   /** Router batching: max events per database transaction. */
   ROUTER_BATCH_SIZE: int(500, 1, 10_000),
   /** Seed the demo setup into an empty database (default: on for the embedded default only). */
@@ -88,6 +94,8 @@ export interface AppConfig {
   adminTokenGenerated: boolean;
   defaultCountry: string;
   formRateLimit: number;
+  livechatRateLimit: number;
+  livechatIpRateLimit: number;
   trustProxy: boolean;
   sessionTtlHours: number;
   logLevel: string;
@@ -96,6 +104,7 @@ export interface AppConfig {
   meaningfulCallSec: number;
   publicUrl: string;
   routerBatchSize: number;
+  automationPollMs: number;
   demoSeed: boolean;
   conversationIdleHours: number;
   realtimeChannel: string;
@@ -165,6 +174,8 @@ export function loadConfig(
     adminTokenGenerated: !e.ADMIN_TOKEN,
     defaultCountry: e.DEFAULT_COUNTRY,
     formRateLimit: e.FORM_RATE_LIMIT,
+    livechatRateLimit: e.LIVECHAT_RATE_LIMIT,
+    livechatIpRateLimit: e.LIVECHAT_IP_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
@@ -173,6 +184,7 @@ export function loadConfig(
     meaningfulCallSec: e.MEANINGFUL_CALL_SEC,
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     routerBatchSize: e.ROUTER_BATCH_SIZE,
+    automationPollMs: e.AUTOMATION_POLL_MS,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
     conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
     realtimeChannel: e.REALTIME_CHANNEL,

@@ -86,6 +86,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         urls: config.vendorApiUrls,
         conversationIdleHours: config.conversationIdleHours,
         onStatus: (c) => notifier.publish([messageStatus(c.conversationId, c.messageId, c.status, c.error)]),
+        realtime,
       })
     : undefined;
 
@@ -116,11 +117,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         const now = Date.now();
         const channel = new Map(events.map((e) => [e.id, e.channel]));
         for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-        for (const o of outcomes)
+        for (const o of outcomes) {
           metrics.routed.inc({
             channel: channel.get(o.eventId) ?? 'unknown',
             outcome: routedOutcome(o),
           });
+          for (const f of o.automation ?? [])
+            metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+        }
         const created = new Set(outcomes.filter((o) => o.createdLead).map((o) => o.eventId));
         notifier.later(() => routedNotices(db, events, created));
       },
@@ -129,27 +133,46 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   }
   let subscription: Subscription | undefined;
   if (router) subscription = await bus.subscribe(router.handle);
+  // Automation timers fire where contacts land: the router role. Any number of instances may run it (timers
+  // are claimed with SKIP LOCKED; PostgreSQL holds them, so a restart loses none).
+  const scheduler = router
+    ? (await import('../router/automation/scheduler.js')).createScheduler({
+        db,
+        logger,
+        pollMs: config.automationPollMs,
+        onFired: (firings) => {
+          for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+        },
+      })
+    : undefined;
   if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
-    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }] = await Promise.all([
-      import('../connectors/registry.js'),
-      import('../crm-core/repositories/channel-settings.repository.js'),
-      import('../router/client-directory.js'),
-    ]);
+    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }, { livechatReader }] =
+      await Promise.all([
+        import('../connectors/registry.js'),
+        import('../crm-core/repositories/channel-settings.repository.js'),
+        import('../router/client-directory.js'),
+        import('../crm-core/repositories/widget.repository.js'),
+      ]);
     return createConnectors({
       config: {
         defaultCountry: config.defaultCountry,
         publicUrl: config.publicUrl,
         formRateLimit: config.formRateLimit,
         vendorApiUrls: config.vendorApiUrls,
+        trustProxy: config.trustProxy,
+        livechatRateLimit: config.livechatRateLimit,
+        livechatIpRateLimit: config.livechatIpRateLimit,
       },
       logger,
       bus,
       settings: channelSettings(db),
       cursors: cursorStore(db),
       clients: clientDirectory(db, config.defaultCountry),
+      livechat: livechatReader(db),
+      realtime,
       onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
     });
   }
@@ -172,10 +195,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     messengerOutbox,
     onRegionsChanged: () => router?.invalidateRegions(),
   });
+  // The operator console (console/): served by API instances, bundled here from its TypeScript on the first
+  // start from source, read prebuilt from dist/console/ in production.
+  if (runs('api')) await app.register((await import('../console/serve.js')).consoleUi);
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
   messengerOutbox?.start();
+  scheduler?.start();
   logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
 
   let closing: Promise<void> | undefined;
@@ -194,6 +221,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         await app.close();
         await outbox?.stop();
         await messengerOutbox?.stop();
+        await scheduler?.stop();
         await subscription?.stop();
         await bus.close();
         await realtime.close();

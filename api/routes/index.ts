@@ -5,6 +5,7 @@ import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
+import { adminAutomationRoutes } from './admin-automation.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
@@ -12,6 +13,7 @@ import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
 import { adminStoreRoutes } from './admin-stores.js';
+import { adminWidgetRoutes } from './admin-widgets.js';
 import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
 import { consoleWorkRoutes } from './console-work.js';
@@ -21,6 +23,7 @@ import { duplicateRoutes } from './duplicates.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { reportRoutes } from './reports.js';
 import { sessionRoutes } from './session.js';
 
 export { apiSecuritySchemes } from '../security-schemes.js';
@@ -68,6 +71,7 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminMailboxRoutes(app, ctx);
   adminMessengerRoutes(app, ctx);
   adminStoreRoutes(app, ctx);
+  adminWidgetRoutes(app, ctx);
   leadWorkflowRoutes(app, ctx);
   duplicateRoutes(app, ctx);
   activityRoutes(app, ctx);
@@ -75,4 +79,6 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminCrmRoutes(app, ctx);
   consoleWorkRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
+  adminAutomationRoutes(app, ctx);
+  reportRoutes(app, ctx);
 };
