@@ -224,7 +224,7 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
   });
 
-  it("typing in a conversation reaches the others following it, not the typist's own console", async () => {
+  it("a supervisor hears of their operators' work changes; typing reaches the others following a conversation, not the typist", async () => {
     const moscow = (await t.db.query<{ id: number }>(`SELECT id FROM regions WHERE code = 'msk'`)).rows[0]!
       .id;
     const made = await fetch(new URL('/v1/admin/operators', a.url), {
@@ -244,6 +244,9 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
     try {
       expect(sofia.hello).toMatchObject({ role: 'supervisor', regionIds: [moscow] });
+      // Anna's client writes again: anna's work changed, so did her supervisor's view of the region.
+      await whatsapp(a, '74957001122', 'Are you there?');
+      await sofia.next((f) => f.type === 'work.changed', 2_000);
       const conv = (
         await t.db.query<{ id: number }>(
           `SELECT c.id FROM conversations c JOIN activities x ON x.id = c.activity_id WHERE x.responsible_id = $1`,
