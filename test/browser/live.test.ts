@@ -182,4 +182,40 @@ describe.skipIf(!available)('console live: screen pop and a Telegram reply', () 
       .toMatchObject({ id: callback.id, state: 'completed' });
     await ctx.close();
   });
+
+  it("takes a client from the region's queue", async () => {
+    // Nobody to give a Saint Petersburg contact to: vera offline, no region or global default operator.
+    const vera = s.operator('vera');
+    expect(
+      (await call(s.url, 'PUT', '/v1/operators/me/status', vera.token, { status: 'offline' })).status,
+    ).toBe(200);
+    const regions = (await call(s.url, 'GET', '/v1/admin/regions', ADMIN_TOKEN)).body.items as {
+      id: number;
+      code: string;
+    }[];
+    const spb = regions.find((r) => r.code === 'spb')!.id;
+    await call(s.url, 'PATCH', `/v1/admin/regions/${spb}`, ADMIN_TOKEN, { defaultOperatorId: null });
+    await call(s.url, 'PUT', '/v1/admin/settings/default-operator', ADMIN_TOKEN, { operatorId: null });
+    await fetch(new URL('/v1/forms/demo', s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Pavel Queue', phone: '+7 812 444-55-66', region: 'Saint Petersburg' }),
+    });
+    const lead = await leadOf('Pavel Queue');
+    expect(lead.responsibleId).toBeNull();
+
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, 'vera', 'demo-vera');
+    const item = page.locator('.items a', { hasText: 'Pavel Queue' });
+    await item.locator('.queue').waitFor();
+    await item.click();
+    await page.getByRole('button', { name: 'Take' }).waitFor();
+    await page.keyboard.press('Alt+t');
+    await expect
+      .poll(async () => (await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN)).body.responsibleId)
+      .toBe(vera.id);
+    await page.locator('.facts', { hasText: 'Vera Smirnova' }).waitFor();
+    await ctx.close();
+  });
 });
