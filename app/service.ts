@@ -64,15 +64,15 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   // Console and widget notices: through PostgreSQL (every instance sharing the database hears them, whatever
   // the contact bus) or, on the embedded default, in process. Created once; published only after commits.
-  // A connectors-only process publishes nothing: it keeps the in-process hub and no extra connection.
-  const realtime: RealtimeHub =
-    config.databaseUrl && (runs('api') || runs('router'))
-      ? await (await import('../realtime/pg-hub.js')).createPgHub({
-          connectionString: config.databaseUrl,
-          channel: config.realtimeChannel,
-          logger,
-        })
-      : createMemoryHub();
+  // Every role takes part: the router publishes what it routed, the API its changes and the console's sockets,
+  // the connectors the visitors' live-chat sockets.
+  const realtime: RealtimeHub = config.databaseUrl
+    ? await (await import('../realtime/pg-hub.js')).createPgHub({
+        connectionString: config.databaseUrl,
+        channel: config.realtimeChannel,
+        logger,
+      })
+    : createMemoryHub();
   const notifier = createNotifier(realtime, logger);
 
   // Replies go out from API instances; several can share the outbox (rows are claimed with leases).

@@ -153,3 +153,23 @@ export async function replyNotices(
   const place = await audienceOf(db, conversationId);
   return [messageCreated(conversationId, message), ...workChanged(place ? [place] : [])];
 }
+
+/**
+ * An activity changed through the API (completed, rescheduled, reassigned, added, an email reply recorded):
+ * the work lists it is on changed, and so did the acting operator's (who may just have handed it away).
+ */
+export async function activityNotices(
+  db: Queryable,
+  activityId: number,
+  actorId: number | null,
+): Promise<RealtimeNotice[]> {
+  const p = await repo.activityPlace(db, activityId);
+  if (!p) return workChanged([], [actorId]);
+  return workChanged(
+    [
+      { responsibleId: p.responsible_id, regionId: p.region_id },
+      { responsibleId: p.owner_responsible_id, regionId: p.region_id },
+    ],
+    [actorId],
+  );
+}
