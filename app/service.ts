@@ -143,8 +143,12 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         onFired: (firings) => {
           for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
           // Overdue or handed on: both operators' work lists change.
-          // (After main's automation met realtime's workChanged(places, alsoOperators): operators only here.)
-          notifier.publish(workChanged([], firings.flatMap((f) => f.operatorIds ?? [])));
+          notifier.publish(
+            workChanged(
+              [],
+              firings.flatMap((f) => f.operatorIds ?? []),
+            ),
+          );
         },
       })
     : undefined;
