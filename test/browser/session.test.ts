@@ -132,13 +132,21 @@ describe.skipIf(!available)('console: sign-in, sign-out, CSRF, another operatorâ
     await ctx.close();
   });
 
-  it('transfers the client to a colleague: the card and the work item leave my console', async () => {
+  it('moves the lead on, notes it and transfers it: the card and the work item leave my console', async () => {
     const owner = loginOf(lead.responsibleId);
     const ctx = await consoleContext(browser, s.url);
     const page = await ctx.newPage();
     await signIn(page, owner, `demo-${owner}`);
     await page.goto(`/console/#/lead/${lead.id}`);
     await page.getByRole('heading', { name: 'Ivan Orlov', level: 1 }).waitFor();
+    // Before handing over: the lead is in progress, with an internal note for the colleague on its timeline.
+    await page.getByLabel('Lead status').selectOption('in_progress');
+    await expect
+      .poll(async () => (await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN)).body.status)
+      .toBe('in_progress');
+    await page.getByRole('textbox', { name: 'Note for colleagues' }).fill('Wants delivery after 18:00');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.locator('.timeline .act.internal', { hasText: 'Wants delivery after 18:00' }).waitFor();
     const to = s.operator(colleague());
     await page.getByLabel('Transfer to').selectOption(String(to.id));
     await page.getByTestId('not-found').waitFor();
