@@ -4,7 +4,7 @@ import * as conv from '../crm-core/repositories/conversation.repository.js';
 import { getMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import type { MessengerOutboxRow } from '../crm-core/repositories/messenger-outbox.repository.js';
 import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
-import { replyNotices } from '../crm-core/services/console-notices.js';
+import { audienceOf, replyNotices } from '../crm-core/services/console-notices.js';
 import type { Attachment } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { VendorSendError } from '../outbound/messengers/contract.js';
@@ -190,7 +190,10 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       await found(request.params.id, request);
       await conv.closeConversation(db, request.params.id, operatorOf(request), new Date());
       const closed = await found(request.params.id, request);
-      notices.publish(workChanged([closed.responsible_id, operatorOf(request)]));
+      notices.later(async () => {
+        const place = await audienceOf(db, closed.id);
+        return workChanged(place ? [place] : [], [operatorOf(request)]);
+      });
       return presentConversation(closed);
     },
   );

@@ -2,9 +2,11 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Database } from '../crm-core/db/database.js';
 import type { OutboundEmailRow } from '../crm-core/repositories/outbound-email.repository.js';
 import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
+import { activityNotices } from '../crm-core/services/console-notices.js';
 import { AppError } from '../lib/errors.js';
 import { createReply } from '../outbound/email-reply.js';
 import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
+import { NO_NOTICES, type Notifier } from '../realtime/notices.js';
 import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import * as s from './routes/schemas.js';
@@ -23,6 +25,8 @@ export interface RepliesApiDeps {
   outbox: Outbox;
   /** How long the request waits for the first attempt before answering 202 `sending`. */
   sendWaitMs?: number;
+  /** Console notices: the answered email leaves the work lists. */
+  notices?: Notifier;
 }
 
 interface ReplyBody {
@@ -124,6 +128,9 @@ export const repliesApi: FastifyPluginAsync<RepliesApiDeps> = async (app, deps) 
         reply.header('idempotent-replayed', 'true');
         return answer(reply, created.email, outcomeOf(created.email), true);
       }
+      const replied = request.params.id;
+      const me = operatorOf(request);
+      (deps.notices ?? NO_NOTICES).later(() => activityNotices(deps.db, replied, me));
       const outcome = await deps.outbox.deliverClaimed(created.email, sendWaitMs);
       return answer(reply, created.email, outcome, false);
     },

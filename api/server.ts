@@ -112,7 +112,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       logger: deps.logger,
     });
     if (deps.outbox)
-      await app.register(repliesApi, { db: deps.db, config: deps.config, outbox: deps.outbox });
+      await app.register(repliesApi, { db: deps.db, config: deps.config, outbox: deps.outbox, notices });
     if (deps.messengerOutbox)
       await app.register(conversationsApi, {
         db: deps.db,

@@ -64,6 +64,8 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   // Console and widget notices: through PostgreSQL (every instance sharing the database hears them, whatever
   // the contact bus) or, on the embedded default, in process. Created once; published only after commits.
+  // Every role takes part: the router publishes what it routed, the API its changes and the console's sockets,
+  // the connectors the visitors' live-chat sockets.
   const realtime: RealtimeHub = config.databaseUrl
     ? await (await import('../realtime/pg-hub.js')).createPgHub({
         connectionString: config.databaseUrl,
@@ -141,7 +143,12 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         onFired: (firings) => {
           for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
           // Overdue or handed on: both operators' work lists change.
-          notifier.publish(workChanged(firings.flatMap((f) => f.operatorIds ?? [])));
+          notifier.publish(
+            workChanged(
+              [],
+              firings.flatMap((f) => f.operatorIds ?? []),
+            ),
+          );
         },
       })
     : undefined;

@@ -6,6 +6,8 @@ export const topic = {
   operator: (id: number) => `operator:${id}`,
   region: (id: number) => `region:${id}`,
   conversation: (id: number) => `conversation:${id}`,
+  /** Everything in a region's work lists, for its supervisors (who see the whole region). */
+  supervisors: (regionId: number) => `supervisors:${regionId}`,
 };
 
 /** What publishes notices after its own work has committed: the hub and a logger for what went wrong. */
@@ -36,11 +38,26 @@ export function createNotifier(hub: RealtimeHub | undefined, logger: Logger): No
 /** A notifier that publishes nothing (processes or tests without a hub). */
 export const NO_NOTICES: Notifier = { publish: () => {}, later: () => {} };
 
-/** One `work.changed` per distinct topic: the console refetches its work list, so one is as good as many. */
-export function workChanged(operatorIds: Iterable<number | null>, regionIds: Iterable<number | null> = []) {
+/** Where a piece of work sits: its responsible operator, or the queue of its region. */
+export interface WorkPlace {
+  responsibleId: number | null;
+  regionId: number | null;
+}
+
+/**
+ * One `work.changed` per distinct topic (the console refetches its work list, so one is as good as many): to the
+ * responsible operator, or to the region's queue when nobody is; and to the region's supervisors either way
+ * (`supervisors:<region>`, heard by supervisors' sockets only, so operators are not woken by their colleagues'
+ * work). `alsoOperators`: operators whose list changed too (the previous responsible of a transfer).
+ */
+export function workChanged(places: Iterable<WorkPlace>, alsoOperators: Iterable<number | null> = []) {
   const topics = new Set<string>();
-  for (const id of operatorIds) if (id != null) topics.add(topic.operator(id));
-  for (const id of regionIds) if (id != null) topics.add(topic.region(id));
+  for (const p of places) {
+    if (p.responsibleId != null) topics.add(topic.operator(p.responsibleId));
+    else if (p.regionId != null) topics.add(topic.region(p.regionId));
+    if (p.regionId != null) topics.add(topic.supervisors(p.regionId));
+  }
+  for (const id of alsoOperators) if (id != null) topics.add(topic.operator(id));
   return [...topics].map((t): RealtimeNotice => ({ topic: t, type: 'work.changed', data: {} }));
 }
 

@@ -113,6 +113,8 @@ export function attachConsoleSocket(
     clients.add(c);
     listen(c, topic.operator(c.viewer.operatorId));
     for (const r of c.viewer.regionIds) listen(c, topic.region(r));
+    // A supervisor's work list is the whole region's: they hear of changes to their operators' work too.
+    if (c.viewer.role === 'supervisor') for (const r of c.viewer.regionIds) listen(c, topic.supervisors(r));
     ws.on('pong', () => {
       c.alive = true;
     });
@@ -154,11 +156,13 @@ export function attachConsoleSocket(
       t,
       deps.realtime.subscribe(t, (n: RealtimeNotice) => {
         if (n.type === 'session.ended') return void checkSessions([c]);
-        // The typist's own console does not need its typing back.
-        if (n.type === 'typing' && n.data.operatorId === c.viewer.operatorId) return;
-        const { operatorId: _who, ...data } =
-          n.type === 'typing' ? n.data : { ...n.data, operatorId: undefined };
-        send(c, n.type === 'typing' ? { type: n.type, ...data } : { type: n.type, ...n.data });
+        if (n.type === 'typing') {
+          // The typist's own consoles do not need their typing back, nor anybody to learn who typed.
+          const { operatorId, ...data } = n.data;
+          if (operatorId !== c.viewer.operatorId) send(c, { type: 'typing', ...data });
+          return;
+        }
+        send(c, { type: n.type, ...n.data });
       }),
     );
   }

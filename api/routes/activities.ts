@@ -7,6 +7,7 @@ import {
   type EntityKind,
   type NewWork,
 } from '../../crm-core/services/activity.service.js';
+import { activityNotices } from '../../crm-core/services/console-notices.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
@@ -41,8 +42,11 @@ export function activityRoutes(app: FastifyInstance, ctx: RouteContext): void {
         response: { 200: s.activity, ...s.errors(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request) =>
-      camel(await completeActivity(ctx.db, request.params.id, request.body, operatorOf(request))),
+    async (request) => {
+      const row = await completeActivity(ctx.db, request.params.id, request.body, operatorOf(request));
+      ctx.notices.later(() => activityNotices(ctx.db, row.id, operatorOf(request)));
+      return camel(row);
+    },
   );
 
   app.patch<{ Params: { id: number }; Body: ActivityChange }>(
@@ -64,8 +68,11 @@ export function activityRoutes(app: FastifyInstance, ctx: RouteContext): void {
         response: { 200: s.activity, ...s.errors(400, 401, 403, 404, 409, 422) },
       },
     },
-    async (request) =>
-      camel(await changeActivity(ctx.db, request.params.id, request.body, operatorOf(request))),
+    async (request) => {
+      const row = await changeActivity(ctx.db, request.params.id, request.body, operatorOf(request));
+      ctx.notices.later(() => activityNotices(ctx.db, row.id, operatorOf(request)));
+      return camel(row);
+    },
   );
 
   for (const [plural, type] of ENTITIES) {
@@ -100,6 +107,7 @@ export function activityRoutes(app: FastifyInstance, ctx: RouteContext): void {
           request.body,
           operatorOf(request),
         );
+        ctx.notices.later(() => activityNotices(ctx.db, row.id, operatorOf(request)));
         return reply.code(201).send(camel(row));
       },
     );

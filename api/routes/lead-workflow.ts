@@ -6,6 +6,7 @@ import {
   convertLead,
   type SettableStatus,
 } from '../../crm-core/services/lead-workflow.service.js';
+import { workChanged } from '../../realtime/notices.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
@@ -47,8 +48,17 @@ export function leadWorkflowRoutes(app: FastifyInstance, ctx: RouteContext): voi
         response: { 200: s.lead, ...s.errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) =>
-      camel(await changeLeadStatus(ctx.db, request.params.id, request.body, operatorOf(request))),
+    async (request) => {
+      const lead = await changeLeadStatus(ctx.db, request.params.id, request.body, operatorOf(request));
+      // A lead leaving `new` leaves the work lists (or comes back to them).
+      ctx.notices.publish(
+        workChanged(
+          [{ responsibleId: lead.responsible_id, regionId: lead.region_id }],
+          [operatorOf(request)],
+        ),
+      );
+      return camel(lead);
+    },
   );
 
   app.post<{ Params: { id: number }; Body: ConvertInput }>(

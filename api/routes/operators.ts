@@ -60,22 +60,22 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.patch<{ Body: { status: 'online' | 'away' | 'offline' } }>(
-    '/v1/operators/me/status',
-    {
-      onRequest: ctx.auth.requireOperator,
-      schema: {
-        tags: ['operators'],
-        summary: 'Set the caller online (takes new contacts), away (signed in, takes none) or offline',
-        description:
-          'Operator token or session only; the admin changes an operator through PATCH /v1/admin/operators/:id. ' +
-          "The operator's regions hear of it (`presence` notice on the console socket).",
-        security,
-        body: body({ status: { type: 'string', enum: ['online', 'away', 'offline'] } }, ['status']),
-        response: { 200: obj({ id: int, status: str }), ...errors(400, 401, 403) },
-      },
+  // PATCH as before; PUT too, as the console protocol names it (the whole resource is the one field).
+  app.route<{ Body: { status: 'online' | 'away' | 'offline' } }>({
+    method: ['PATCH', 'PUT'],
+    url: '/v1/operators/me/status',
+    onRequest: ctx.auth.requireOperator,
+    schema: {
+      tags: ['operators'],
+      summary: 'Set the caller online (takes new contacts), away (signed in, takes none) or offline',
+      description:
+        'Operator token or session only; the admin changes an operator through PATCH /v1/admin/operators/:id. ' +
+        "The operator's regions hear of it (`presence` notice on the console socket).",
+      security,
+      body: body({ status: { type: 'string', enum: ['online', 'away', 'offline'] } }, ['status']),
+      response: { 200: obj({ id: int, status: str }), ...errors(400, 401, 403) },
     },
-    async (request) => {
+    handler: async (request) => {
       const me = operatorOf(request);
       // Going offline schedules the offline_reassign rules' timers with the change (README "Automation").
       const notices = await ctx.db.transaction(async (tx) => {
@@ -86,5 +86,5 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
       ctx.notices.publish(notices);
       return { id: me, status: request.body.status };
     },
-  );
+  });
 }

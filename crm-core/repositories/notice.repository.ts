@@ -81,3 +81,26 @@ export async function operatorRegionIds(db: Queryable, operatorId: number): Prom
   );
   return r.rows.map((x) => x.region_id);
 }
+
+/** Where an activity sits in the work lists: its responsible, and its owner's responsible and region. */
+export async function activityPlace(
+  db: Queryable,
+  activityId: number,
+): Promise<
+  { responsible_id: number | null; owner_responsible_id: number | null; region_id: number | null } | undefined
+> {
+  const r = await db.query<{
+    responsible_id: number | null;
+    owner_responsible_id: number | null;
+    region_id: number | null;
+  }>(
+    `SELECT a.responsible_id, ${ownerField('region_id')} AS region_id,
+            CASE a.owner_type WHEN 'lead' THEN (SELECT responsible_id FROM leads WHERE id = a.owner_id)
+                              WHEN 'contact' THEN (SELECT responsible_id FROM contacts WHERE id = a.owner_id)
+                              WHEN 'company' THEN (SELECT responsible_id FROM companies WHERE id = a.owner_id) END
+              AS owner_responsible_id
+       FROM activities a WHERE a.id = $1`,
+    [activityId],
+  );
+  return r.rows[0];
+}

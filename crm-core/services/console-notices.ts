@@ -1,6 +1,6 @@
 import type { InboundContact } from '../../event/inbound-contact.js';
 import type { RealtimeNotice } from '../../realtime/hub.js';
-import { topic, workChanged } from '../../realtime/notices.js';
+import { topic, type WorkPlace, workChanged } from '../../realtime/notices.js';
 import type { Queryable } from '../db/database.js';
 import type { MessageRow } from '../repositories/conversation.repository.js';
 import * as repo from '../repositories/notice.repository.js';
@@ -102,11 +102,9 @@ export async function routedNotices(
   );
   const byEvent = new Map(events.map((e) => [e.id, e]));
   const notices: RealtimeNotice[] = [];
-  const operators: number[] = [];
-  const regions: number[] = [];
+  const places: WorkPlace[] = [];
   for (const d of details) {
-    if (d.responsible_id != null) operators.push(d.responsible_id);
-    else if (d.region_id != null) regions.push(d.region_id);
+    places.push({ responsibleId: d.responsible_id, regionId: d.region_id });
     if (d.conversation_id != null && d.message) notices.push(messageCreated(d.conversation_id, d.message));
     const e = byEvent.get(d.event_id);
     if (e && isRinging(e) && d.responsible_id != null) {
@@ -126,7 +124,7 @@ export async function routedNotices(
       );
     }
   }
-  return [...workChanged(operators, regions), ...notices];
+  return [...workChanged(places), ...notices];
 }
 
 /** After vendor delivery statuses were applied: the messages' current status. */
@@ -140,15 +138,38 @@ export async function statusNotices(
     .map((m) => messageStatus(m.conversation_id, m.id, m.status!, m.status === 'failed' ? m.error : null));
 }
 
+/** Where a conversation sits in the work lists (its activity's responsible, its client's region). */
+export async function audienceOf(db: Queryable, conversationId: number): Promise<WorkPlace | undefined> {
+  const a = await repo.conversationAudience(db, conversationId);
+  return a && { responsibleId: a.responsible_id, regionId: a.region_id };
+}
+
 /** An operator's reply was recorded: the conversation hears of the message, its audience of changed work. */
 export async function replyNotices(
   db: Queryable,
   conversationId: number,
   message: MessageLike,
 ): Promise<RealtimeNotice[]> {
-  const a = await repo.conversationAudience(db, conversationId);
-  return [
-    messageCreated(conversationId, message),
-    ...(a ? workChanged([a.responsible_id], a.responsible_id == null ? [a.region_id] : []) : []),
-  ];
+  const place = await audienceOf(db, conversationId);
+  return [messageCreated(conversationId, message), ...workChanged(place ? [place] : [])];
+}
+
+/**
+ * An activity changed through the API (completed, rescheduled, reassigned, added, an email reply recorded):
+ * the work lists it is on changed, and so did the acting operator's (who may just have handed it away).
+ */
+export async function activityNotices(
+  db: Queryable,
+  activityId: number,
+  actorId: number | null,
+): Promise<RealtimeNotice[]> {
+  const p = await repo.activityPlace(db, activityId);
+  if (!p) return workChanged([], [actorId]);
+  return workChanged(
+    [
+      { responsibleId: p.responsible_id, regionId: p.region_id },
+      { responsibleId: p.owner_responsible_id, regionId: p.region_id },
+    ],
+    [actorId],
+  );
 }

@@ -140,7 +140,10 @@ export async function giveClient(
     return {
       from: e.responsible_id,
       to,
-      notices: workChanged([e.responsible_id, to], e.responsible_id == null ? [e.region_id] : []),
+      notices: workChanged([
+        { responsibleId: e.responsible_id, regionId: e.region_id },
+        { responsibleId: to, regionId: e.region_id },
+      ]),
     };
   });
 }

@@ -224,7 +224,7 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
   });
 
-  it("typing in a conversation reaches the others following it, not the typist's own console", async () => {
+  it("a supervisor hears of their operators' work changes; typing reaches the others following a conversation, not the typist", async () => {
     const moscow = (await t.db.query<{ id: number }>(`SELECT id FROM regions WHERE code = 'msk'`)).rows[0]!
       .id;
     const made = await fetch(new URL('/v1/admin/operators', a.url), {
@@ -244,6 +244,9 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
     try {
       expect(sofia.hello).toMatchObject({ role: 'supervisor', regionIds: [moscow] });
+      // Anna's client writes again: anna's work changed, so did her supervisor's view of the region.
+      await whatsapp(a, '74957001122', 'Are you there?');
+      await sofia.next((f) => f.type === 'work.changed', 2_000);
       const conv = (
         await t.db.query<{ id: number }>(
           `SELECT c.id FROM conversations c JOIN activities x ON x.id = c.activity_id WHERE x.responsible_id = $1`,
@@ -322,10 +325,46 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     });
   });
 
+  it('work done through the API on A (a lead status, a callback) tells the consoles on B', async () => {
+    const session = await signIn(a.url, 'anna', 'anna password 1');
+    const headers = {
+      cookie: session.cookie,
+      'x-csrf-token': session.csrfToken,
+      origin: new URL(a.url).origin,
+      'content-type': 'application/json',
+    };
+    const lead = (
+      await t.db.query<{ id: number }>(`SELECT id FROM leads WHERE responsible_id = $1 ORDER BY id LIMIT 1`, [
+        ops.anna,
+      ])
+    ).rows[0]!.id;
+    let mark = anna.mark();
+    const status = await fetch(new URL(`/v1/leads/${lead}/status`, a.url), {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ status: 'in_progress' }),
+    });
+    expect(status.status, await status.text()).toBe(200);
+    await anna.seen((f) => f.type === 'work.changed', 2_000, mark);
+
+    mark = anna.mark();
+    const callback = await fetch(new URL(`/v1/leads/${lead}/activities`, a.url), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        type: 'callback',
+        subject: 'Call back about the sofa',
+        deadline: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    });
+    expect(callback.status, await callback.text()).toBe(201);
+    await anna.seen((f) => f.type === 'work.changed', 2_000, mark);
+  });
+
   it('presence: anna going away is told to her consoles', async () => {
     const session = await signIn(a.url, 'anna', 'anna password 1');
     const r = await fetch(new URL('/v1/operators/me/status', a.url), {
-      method: 'PATCH',
+      method: 'PUT',
       headers: {
         cookie: session.cookie,
         'x-csrf-token': session.csrfToken,

@@ -219,6 +219,12 @@ for (const backend of await apiBackends()) {
         'UNPROCESSABLE',
       );
       expectError(await post(admin, '/v1/admin/canned-answers', { title: 'x' }), 400, 'VALIDATION');
+      expectError(
+        await post(admin, '/v1/admin/canned-answers', { title: 'x', body: 'y', language: 'english' }),
+        400,
+        'VALIDATION',
+        'language',
+      );
       expect(
         (await post(bearer(api.tokens.anna!), '/v1/admin/canned-answers', { title: 'x', body: 'y' }))
           .statusCode,

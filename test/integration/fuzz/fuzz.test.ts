@@ -149,6 +149,15 @@ const ENDPOINTS: JsonEndpoint[] = [
     ['name', 'address', 'imap'],
   ),
   admin(
+    'create canned answer',
+    'POST',
+    '/v1/admin/canned-answers',
+    { title: 'Hello', body: 'Good afternoon', language: 'en', regionId: null, position: 0 },
+    // language is nullable text (no such kind in mutations.ts): its pattern is covered by the console tests.
+    { title: 'string', body: 'string', regionId: 'nullableInt', position: 'int' },
+    ['title', 'body'],
+  ),
+  admin(
     'automation rule',
     'POST',
     '/v1/admin/automation-rules',
