@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   MEANINGFUL_CALL_SEC: int(60, 0, 86_400),
   /** Public base URL, used where a signature covers the URL (Twilio) and in printed examples. */
   PUBLIC_URL: z.string().url().optional(),
+  /** How often the automation scheduler (router role) looks for due timers, in milliseconds. */
+  AUTOMATION_POLL_MS: int(1_000, 50, 3_600_000),
   /** Router batching: max events per database transaction. */
   ROUTER_BATCH_SIZE: int(500, 1, 10_000),
   /** Seed the demo setup into an empty database (default: on for the embedded default only). */
@@ -102,6 +104,7 @@ export interface AppConfig {
   meaningfulCallSec: number;
   publicUrl: string;
   routerBatchSize: number;
+  automationPollMs: number;
   demoSeed: boolean;
   conversationIdleHours: number;
   realtimeChannel: string;
@@ -181,6 +184,7 @@ export function loadConfig(
     meaningfulCallSec: e.MEANINGFUL_CALL_SEC,
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     routerBatchSize: e.ROUTER_BATCH_SIZE,
+    automationPollMs: e.AUTOMATION_POLL_MS,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
     conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
     realtimeChannel: e.REALTIME_CHANNEL,

@@ -115,11 +115,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         const now = Date.now();
         const channel = new Map(events.map((e) => [e.id, e.channel]));
         for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-        for (const o of outcomes)
+        for (const o of outcomes) {
           metrics.routed.inc({
             channel: channel.get(o.eventId) ?? 'unknown',
             outcome: routedOutcome(o),
           });
+          for (const f of o.automation ?? [])
+            metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+        }
         const created = new Set(outcomes.filter((o) => o.createdLead).map((o) => o.eventId));
         notifier.later(() => routedNotices(db, events, created));
       },
@@ -128,6 +131,18 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   }
   let subscription: Subscription | undefined;
   if (router) subscription = await bus.subscribe(router.handle);
+  // Automation timers fire where contacts land: the router role. Any number of instances may run it (timers
+  // are claimed with SKIP LOCKED; PostgreSQL holds them, so a restart loses none).
+  const scheduler = router
+    ? (await import('../router/automation/scheduler.js')).createScheduler({
+        db,
+        logger,
+        pollMs: config.automationPollMs,
+        onFired: (firings) => {
+          for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+        },
+      })
+    : undefined;
   if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
@@ -185,6 +200,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
   messengerOutbox?.start();
+  scheduler?.start();
   logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
 
   let closing: Promise<void> | undefined;
@@ -203,6 +219,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         await app.close();
         await outbox?.stop();
         await messengerOutbox?.stop();
+        await scheduler?.stop();
         await subscription?.stop();
         await bus.close();
         await realtime.close();

@@ -43,3 +43,13 @@ export function workChanged(operatorIds: Iterable<number | null>, regionIds: Ite
   for (const id of regionIds) if (id != null) topics.add(topic.region(id));
   return [...topics].map((t): RealtimeNotice => ({ topic: t, type: 'work.changed', data: {} }));
 }
+
+/**
+ * Some of the operator's sessions ended (sign-out, revocation, password change): their sockets check their own
+ * session at once instead of at the next periodic check. Not forwarded to the browser.
+ */
+export const sessionEnded = (operatorId: number): RealtimeNotice => ({
+  topic: topic.operator(operatorId),
+  type: 'session.ended',
+  data: {},
+});

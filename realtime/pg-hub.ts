@@ -52,7 +52,11 @@ export async function createPgHub(
   }
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: opts.connectionString });
+    // Named, so an operator (or a test) finds these connections in pg_stat_activity.
+    const c = new pg.Client({
+      connectionString: opts.connectionString,
+      application_name: `realtime:${channel}`,
+    });
     c.on('notification', onNotification);
     c.on('error', (err) => {
       // A lost connection: the 'end' handler below reconnects.

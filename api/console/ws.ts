@@ -22,8 +22,10 @@ import { SESSION_COOKIE } from '../auth.js';
  *
  * The socket only listens: everything that changes data goes over REST with the CSRF header. It subscribes to
  * `operator:<me>` and `region:<r>` of the operator's regions at once, and to `conversation:<id>` on request,
- * after the same visibility check as GET /v1/conversations/:id. Dead sockets are dropped by ping/pong; a
- * revoked or expired session closes its sockets at the next check (every 20 s).
+ * after the same visibility check as GET /v1/conversations/:id. Frames of one socket are handled in order.
+ * Dead sockets are dropped by ping/pong. A session ended by sign-out, revocation or a password change closes
+ * its sockets at once (the `session.ended` notice reaches every instance); one that expired, at the next
+ * periodic check (every 20 s).
  */
 export const CONSOLE_WS_PATH = '/v1/console/ws';
 
@@ -44,6 +46,8 @@ export const CLOSE = { unauthorized: 4401, forbidden: 4403, policy: 1008, going:
 const MAX_BUFFERED = 1_000_000;
 const MAX_CONVERSATIONS = 200;
 const TYPING_EVERY_MS = 1_000;
+/** Frames waiting to be handled (each may wait for a visibility query): more is a misbehaving client. */
+const MAX_PENDING = 50;
 
 interface Client {
   ws: WebSocket;
@@ -52,6 +56,9 @@ interface Client {
   alive: boolean;
   stops: Map<string, () => void>;
   typedAt: Map<number, number>;
+  /** Frames are handled one after another, in order: a ping after a subscribe is answered after it. */
+  queue: Promise<void>;
+  pending: number;
 }
 
 /** Whether the page that opened the socket is ours: Origin's host is the Host it connected to, or PUBLIC_URL's. */
@@ -100,6 +107,8 @@ export function attachConsoleSocket(
       alive: true,
       stops: new Map(),
       typedAt: new Map(),
+      queue: Promise.resolve(),
+      pending: 0,
     };
     clients.add(c);
     listen(c, topic.operator(c.viewer.operatorId));
@@ -108,10 +117,17 @@ export function attachConsoleSocket(
       c.alive = true;
     });
     ws.on('message', (raw, isBinary) => {
-      onMessage(c, isBinary ? '' : raw.toString()).catch((err) => {
-        log.warn({ err }, 'console socket message failed');
-        send(c, { type: 'error', code: 'INTERNAL' });
-      });
+      if (++c.pending > MAX_PENDING) return ws.close(CLOSE.policy, 'too many frames');
+      const text = isBinary ? '' : raw.toString();
+      c.queue = c.queue
+        .then(() => onMessage(c, text))
+        .catch((err) => {
+          log.warn({ err }, 'console socket message failed');
+          send(c, { type: 'error', code: 'INTERNAL' });
+        })
+        .finally(() => {
+          c.pending -= 1;
+        });
     });
     ws.on('close', () => drop(c));
     ws.on('error', () => drop(c));
@@ -137,6 +153,7 @@ export function attachConsoleSocket(
     c.stops.set(
       t,
       deps.realtime.subscribe(t, (n: RealtimeNotice) => {
+        if (n.type === 'session.ended') return void checkSessions([c]);
         // The typist's own console does not need its typing back.
         if (n.type === 'typing' && n.data.operatorId === c.viewer.operatorId) return;
         const { operatorId: _who, ...data } =
@@ -214,19 +231,23 @@ export function attachConsoleSocket(
   }, deps.heartbeatMs ?? 25_000);
   heartbeat.unref();
 
-  // One query for every socket: sessions revoked (sign-out, password change, admin) or expired close theirs.
+  /** Closes the sockets whose session is no longer live (one query for all of them). */
+  async function checkSessions(list: Client[]) {
+    try {
+      const live = await deps.sessions.live([...new Set(list.map((c) => c.sessionId))]);
+      for (const c of list) if (!live.has(c.sessionId)) c.ws.close(CLOSE.unauthorized, 'session ended');
+    } catch (err) {
+      log.warn({ err }, 'console session check failed');
+    }
+  }
+
+  // Sessions that expired, or were revoked where no notice could reach this instance, are found periodically.
   let checking = false;
   const sessionCheck = setInterval(async () => {
     if (checking || clients.size === 0) return;
     checking = true;
-    try {
-      const live = await deps.sessions.live([...new Set([...clients].map((c) => c.sessionId))]);
-      for (const c of clients) if (!live.has(c.sessionId)) c.ws.close(CLOSE.unauthorized, 'session ended');
-    } catch (err) {
-      log.warn({ err }, 'console session check failed');
-    } finally {
-      checking = false;
-    }
+    await checkSessions([...clients]);
+    checking = false;
   }, deps.sessionCheckMs ?? 20_000);
   sessionCheck.unref();
 

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
-import { NO_NOTICES, type Notifier } from '../../realtime/notices.js';
+import { NO_NOTICES, type Notifier, sessionEnded } from '../../realtime/notices.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
+import { adminAutomationRoutes } from './admin-automation.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
@@ -22,6 +23,7 @@ import { duplicateRoutes } from './duplicates.js';
 import { leadWorkflowRoutes } from './lead-workflow.js';
 import { operatorRoutes } from './operators.js';
 import { recordRoutes } from './records.js';
+import { reportRoutes } from './reports.js';
 import { sessionRoutes } from './session.js';
 
 export { apiSecuritySchemes } from '../security-schemes.js';
@@ -46,15 +48,17 @@ export interface ApiDeps {
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
+  const notices = deps.notices ?? NO_NOTICES;
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
-    notices: deps.notices ?? NO_NOTICES,
+    notices,
     auth: createAuth({
       db: deps.db,
       adminToken: deps.config.adminToken,
       sessionTtlHours: deps.config.sessionTtlHours,
+      onSessionsEnded: (operatorId) => notices.publish([sessionEnded(operatorId)]),
     }),
   };
   sessionRoutes(app, ctx);
@@ -75,4 +79,6 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminCrmRoutes(app, ctx);
   consoleWorkRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
+  adminAutomationRoutes(app, ctx);
+  reportRoutes(app, ctx);
 };

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { operatorCounters } from '../../crm-core/repositories/activity.repository.js';
+import { slaOverdueCount } from '../../crm-core/repositories/automation-timer.repository.js';
 import { getOperator } from '../../crm-core/repositories/operator.repository.js';
+import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
 import { setPresence } from '../../crm-core/services/presence.service.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf } from '../auth.js';
@@ -26,7 +28,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
       schema: {
         tags: ['operators'],
         summary:
-          "The caller's overdue and due-today planned activities, and open leads and deals with nothing planned",
+          "The caller's overdue and due-today planned activities, open leads and deals with nothing planned, and what is past a first-response SLA unanswered (slaOverdue)",
         description:
           'With the admin token, `operatorId` says whose counters; operators always get their own.',
         security,
@@ -38,6 +40,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
             dueToday: int,
             leadsWithoutPlanned: int,
             dealsWithoutPlanned: int,
+            slaOverdue: int,
           }),
           ...errors(400, 401, 404),
         },
@@ -54,12 +57,14 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
         });
       }
       const c = await operatorCounters(ctx.db, operatorId, new Date(), tz);
+      const slaOverdue = await slaOverdueCount(ctx.db, operatorId);
       return {
         operatorId,
         overdue: c.overdue,
         dueToday: c.due_today,
         leadsWithoutPlanned: c.leads_without_planned,
         dealsWithoutPlanned: c.deals_without_planned,
+        slaOverdue,
       };
     },
   );
@@ -81,7 +86,13 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const me = operatorOf(request);
-      ctx.notices.publish(await setPresence(ctx.db, me, request.body.status));
+      // Going offline schedules the offline_reassign rules' timers with the change (README "Automation").
+      const notices = await ctx.db.transaction(async (tx) => {
+        const n = await setPresence(tx, me, request.body.status);
+        await operatorAvailabilityChanged(tx, me, request.body.status);
+        return n;
+      });
+      ctx.notices.publish(notices);
       return { id: me, status: request.body.status };
     },
   );

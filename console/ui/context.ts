@@ -8,6 +8,7 @@ export interface Me {
   operator: { id: number; name: string; login: string; status: string } | null;
   role: 'operator' | 'supervisor' | 'admin';
   regionIds: number[];
+  regions?: { id: number; name: string }[];
   csrfToken?: string;
 }
 

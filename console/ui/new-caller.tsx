@@ -13,8 +13,12 @@ export interface Ringing {
 
 /** Screen pop for a number nobody knows yet: what the line and the number say about the caller. */
 export function NewCaller({ call }: { call: Ringing }) {
-  const { t } = useApp();
-  const region = call.regionId != null ? `#${call.regionId}` : null;
+  const { t, me } = useApp();
+  // The routing predicts one of my own regions (it rings an operator of that region), so my list names it.
+  const region =
+    call.regionId != null
+      ? (me.regions?.find((r) => r.id === call.regionId)?.name ?? `#${call.regionId}`)
+      : null;
   return (
     <section class="panel caller" aria-labelledby="caller-title">
       <h2 id="caller-title">{t('newCaller')}</h2>

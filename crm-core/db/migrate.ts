@@ -47,10 +47,32 @@ export async function migrate(db: Database, migrations = loadMigrations()): Prom
   });
 }
 
-/** Our migrations hold plain DDL (no functions with bodies), so splitting on ';' at line ends is enough. */
+/**
+ * Splits on ';' at line ends, except inside dollar-quoted bodies ($$ ... $$: trigger functions, 017_reports).
+ * Comment lines are dropped; a comment never holds '$$'.
+ */
 function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter(Boolean);
+  const parts = sql.split(/(\$\$)/);
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const part of parts) {
+    if (part === '$$') {
+      quoted = !quoted;
+      current += part;
+      continue;
+    }
+    if (quoted) {
+      current += part;
+      continue;
+    }
+    const pieces = part.split(/;\s*$/m);
+    current += pieces[0];
+    for (const piece of pieces.slice(1)) {
+      out.push(current);
+      current = piece;
+    }
+  }
+  out.push(current);
+  return out.map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter(Boolean);
 }

@@ -85,14 +85,13 @@ export async function useSession(
   return r.rows[0];
 }
 
-export async function revokeSession(db: Queryable, idHash: string): Promise<boolean> {
-  return (
-    (
-      await db.query('UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL', [
-        idHash,
-      ])
-    ).rowCount > 0
+/** Revokes one session; the operator it belonged to, or undefined if it was not live. */
+export async function revokeSession(db: Queryable, idHash: string): Promise<number | undefined> {
+  const r = await db.query<{ operator_id: number }>(
+    'UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL RETURNING operator_id',
+    [idHash],
   );
+  return r.rows[0]?.operator_id;
 }
 
 /** Revokes every live session of the operator except `keepIdHash` (the caller's own, after a password change). */

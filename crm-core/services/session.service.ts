@@ -86,6 +86,8 @@ function checkStrength(password: string, field: string) {
 export function createSessionService(
   db: Database,
   policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+  /** Told after an operator's sessions were ended (sign-out, revocation, password change): sockets close. */
+  onEnded: (operatorId: number) => void = () => {},
 ): SessionService {
   const block = (free: number) => (failures: number) =>
     failures < free ? 0 : Math.min(policy.maxBlockMs, policy.baseBlockMs * 2 ** (failures - free));
@@ -133,7 +135,8 @@ export function createSessionService(
     },
 
     async signOut(sessionId) {
-      await repo.revokeSession(db, hashSessionId(sessionId));
+      const operatorId = await repo.revokeSession(db, hashSessionId(sessionId));
+      if (operatorId !== undefined) onEnded(operatorId);
     },
 
     async live(sessionIds) {
@@ -142,7 +145,11 @@ export function createSessionService(
       return new Set([...live].map((h) => hashes.get(h)!));
     },
 
-    revokeAll: (operatorId) => repo.revokeOperatorSessions(db, operatorId),
+    async revokeAll(operatorId) {
+      const n = await repo.revokeOperatorSessions(db, operatorId);
+      if (n > 0) onEnded(operatorId);
+      return n;
+    },
 
     async setPassword(operatorId, password) {
       checkStrength(password, 'password');
@@ -165,6 +172,7 @@ export function createSessionService(
           keepSessionId ? hashSessionId(keepSessionId) : null,
         );
       });
+      onEnded(operatorId);
     },
   };
 }

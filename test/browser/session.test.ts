@@ -66,6 +66,23 @@ describe.skipIf(!available)('console: sign-in, sign-out, CSRF, another operatorâ
     await expect(page.locator('.identities').textContent()).resolves.toContain('+74951234567');
     await screenshot(page, 'client-card');
 
+    // Live: a new contact for me appears in my work list without a reload (the socket's work.changed).
+    await fetch(new URL('/v1/forms/demo', s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Olga Live', phone: '+7 495 765-43-21', region: 'Moscow' }),
+    });
+    const olga = await (async () => {
+      for (;;) {
+        const r = await call(s.url, 'GET', '/v1/leads', ADMIN_TOKEN);
+        const l = r.body.items.find((x: { name: string }) => x.name === 'Olga Live');
+        if (l) return l as { responsibleId: number };
+        await sleep(100);
+      }
+    })();
+    if (olga.responsibleId === lead.responsibleId)
+      await page.locator('.items a', { hasText: 'Olga Live' }).waitFor({ timeout: 5_000 });
+
     // The session cookie is HttpOnly: the page's scripts cannot read it.
     expect(await page.evaluate('document.cookie')).not.toContain('ci_session');
     await page.getByRole('button', { name: 'Sign out' }).click();

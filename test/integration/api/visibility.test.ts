@@ -179,6 +179,8 @@ for (const backend of await apiBackends()) {
       const r = await get(who, url);
       expect(r.statusCode, `${who} ${url} ${r.body}`).toBe(who === 'admin' || who === 'adam' ? 200 : 403);
     };
+    const ALL = ['Moscow', 'Saint Petersburg'];
+    const reportSeeded = { done: false };
     const from = encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString());
     const to = encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString());
 
@@ -289,6 +291,37 @@ for (const backend of await apiBackends()) {
         }
       },
       '/v1/reports/calls': adminOnly(`/v1/reports/calls?from=${from}&to=${to}`),
+      // Admins and supervisors; a supervisor's rows are their regions' (reports.test.ts checks the figures).
+      '/v1/reports/leads': async (who) => {
+        const r = await get(who, `/v1/reports/leads?from=${from}&to=${to}&groupBy=region`);
+        const regions = { anna: null, vera: null, sofia: ['Moscow'], admin: ALL, adam: ALL }[who];
+        expect(r.statusCode, `${who} ${r.body}`).toBe(regions ? 200 : 403);
+        if (regions)
+          expect(
+            r
+              .json()
+              .rows.map((x: { label: string }) => x.label)
+              .sort(),
+            who,
+          ).toEqual(regions);
+      },
+      '/v1/reports/operators': async (who) => {
+        // One inbound form per fixture contact (not on the leads: their timeline is checked), handled by its responsible (A anna, B boris, V vera, Q/S nobody).
+        if (!reportSeeded.done) {
+          reportSeeded.done = true;
+          await t.db.query(
+            `INSERT INTO activities (owner_type, owner_id, type, direction, state, responsible_id)
+             SELECT 'contact', id, 'form', 'inbound', 'completed', responsible_id FROM contacts WHERE id = ANY($1::int[])`,
+            [Object.values(contact)],
+          );
+        }
+        const r = await get(who, `/v1/reports/operators?from=${from}&to=${to}`);
+        const seen = { anna: null, vera: null, sofia: [ops.anna, ops.boris], admin: null, adam: null }[who];
+        expect(r.statusCode, `${who} ${r.body}`).toBe(who === 'anna' || who === 'vera' ? 403 : 200);
+        if (r.statusCode !== 200) return;
+        const ids = r.json().rows.map((x: { operatorId: number | null }) => x.operatorId);
+        expect(ids, who).toEqual(seen ?? [ops.anna, ops.boris, ops.vera, null]);
+      },
       // The PBX's question is answered to a line secret only; no person's credentials open it.
       '/v1/telephony/route': async (who) => {
         const r = await get(who, '/v1/telephony/route?from=%2B74950000000&line=demo');
@@ -333,6 +366,11 @@ for (const backend of await apiBackends()) {
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
       },
       '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
+      '/v1/admin/automation-rules': adminOnly('/v1/admin/automation-rules'),
+      '/v1/admin/automation-rules/{id}': async (who) => {
+        const r = await get(who, '/v1/admin/automation-rules/999999');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
+      },
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
