@@ -156,11 +156,17 @@ export function attachLivechatSocket(
     send(v, {
       type: 'hello',
       visitor: token,
-      history,
+      history: history.map((h) => h.message),
       online,
       config: { colors: widget.colors, texts: widget.texts, preChat: widget.preChat },
     });
     for (const raw of early) enqueue(v, raw);
+    // Replies written while the visitor was away reached them now.
+    const reached = history.filter((h) => h.message.direction === 'out' && h.status === 'sent');
+    if (reached.length)
+      publish(reached.map((h) => deliveredStatus(widget.key, v.visitorId, h.message.id))).catch((err) =>
+        log.warn({ err }, 'delivered statuses not published'),
+      );
   }
 
   function enqueue(v: Visitor, raw: string) {

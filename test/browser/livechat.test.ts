@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable } from '../support/services.js';
-import { chromiumAvailable, launchChromium, screenshot } from './browser.js';
+import { chromiumAvailable, consoleContext, launchChromium, screenshot, signIn } from './browser.js';
 import { ADMIN_TOKEN, type ConsoleService, call, startConsoleService } from './console-service.js';
 
 /**
@@ -186,5 +186,24 @@ describe.skipIf(!available)('live chat widget in a browser', () => {
     await page.reload();
     await widget().locator('button.launcher').click();
     await expect.poll(async () => (await shown()).map((m) => m.text).sort()).toEqual([...expected].sort());
+  }, 60_000);
+
+  it("the operator answers from the console and sees the visitor's messages arrive live", async () => {
+    const owner = s.demo.operators.find((o) => o.token === operatorToken)!;
+    const consoleCtx = await consoleContext(browser, s.url);
+    const op = await consoleCtx.newPage();
+    await signIn(op, owner.login, `demo-${owner.login}`);
+    await op.locator('.items a[data-kind="conversation"]').first().click();
+    await op.locator('.msg.in', { hasText: 'Is the price with delivery?' }).waitFor();
+    // Keyboard only, as the console teaches: Alt+R to the reply box, Ctrl+Enter sends.
+    await op.keyboard.press('Alt+r');
+    await op.keyboard.type('Anything else I can help with?');
+    await op.keyboard.press('Control+Enter');
+    await widget().locator('.msg.out', { hasText: 'Anything else I can help with?' }).waitFor();
+    await send('No, thank you, that is all!');
+    await op.locator('.msg.in', { hasText: 'No, thank you, that is all!' }).waitFor();
+    await screenshot(op, 'console-livechat');
+    expect((await shown()).filter((m) => m.text === 'Anything else I can help with?')).toHaveLength(1);
+    await consoleCtx.close();
   }, 60_000);
 });

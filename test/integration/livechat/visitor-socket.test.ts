@@ -237,6 +237,10 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
       'four',
       'five',
     ]);
+    // "four" reached the visitor with the history: it is delivered too.
+    await expect
+      .poll(async () => (await q("SELECT status FROM messages WHERE text = 'four'"))[0])
+      .toEqual({ status: 'delivered' });
     // The ack of r-2 was "lost": the widget sends it again with the same clientId.
     v2.send({ type: 'message', clientId: 'r-2', text: 'two' });
     expect((await v2.next('ack', (f) => f.clientId === 'r-2')).id).toBe(ids[1]);
