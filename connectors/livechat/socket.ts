@@ -179,7 +179,15 @@ export function attachLivechatSocket(
       .then(() => onFrame(v, raw))
       .catch((err) => {
         log.warn({ err, widget: v.widget.key }, 'visitor frame failed');
-        send(v, { type: 'error', code: 'INTERNAL', message: 'something went wrong; send again' });
+        // With its clientId the widget sends it again after the wait (a database that was away).
+        const clientId = frameClientId(raw);
+        send(v, {
+          type: 'error',
+          code: 'INTERNAL',
+          message: 'something went wrong; it will be sent again',
+          retryAfterSec: BUS_RETRY_AFTER_SEC,
+          ...(clientId ? { clientId } : {}),
+        });
       });
   }
 
@@ -431,4 +439,13 @@ function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers['x-forwarded-for'];
   const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
   return (trustProxy && first) || req.socket.remoteAddress || 'unknown';
+}
+
+function frameClientId(raw: string): string | undefined {
+  try {
+    const id = (JSON.parse(raw) as { clientId?: unknown })?.clientId;
+    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
