@@ -10,6 +10,7 @@ import { createScheduler } from '../../../router/automation/scheduler.js';
 import { minutesAfter, testScheduler } from '../../support/automation.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { callEvent } from '../../support/events.js';
+import { messageEvent } from '../../support/messages.js';
 import { testRouter } from '../../support/router.js';
 import { pgAvailable } from '../../support/services.js';
 
@@ -141,5 +142,55 @@ describe.skipIf(!(await pgAvailable()))('automation scheduler durability on Post
     );
     expect(moved.rows[0]!.n).toBe(150);
     expect([...(await a.runOnce(now)), ...(await b.runOnce(now))]).toEqual([]);
+  });
+
+  it('schedulers escalating while routers write to the same conversations and region: no deadlock, each timer once', async () => {
+    const rule = await createRule(t.db, {
+      name: 'WhatsApp 5 min, next operator',
+      kind: 'first_response_sla',
+      channel: 'whatsapp',
+      minutes: 5,
+      escalate: 'next_operator',
+    });
+    const at = new Date(Date.now() - 10 * 60_000);
+    const chats = Array.from({ length: 80 }, (_, i) => `7495303${String(i).padStart(4, '0')}`);
+    const router = testRouter(t.db);
+    expect(
+      (
+        await router.handle(
+          chats.map((chat, i) => messageEvent({ channel: 'whatsapp', chat, id: `w-${i}`, at })),
+        )
+      ).failed,
+    ).toEqual([]);
+    const now = minutesAfter(at, 6);
+    // Meanwhile: the same clients write again (their conversation activities are locked by the router) and new
+    // Moscow clients arrive (the region's round-robin pointer, which escalation moves too).
+    const routers = [testRouter(otherProcess()), testRouter(otherProcess())];
+    const traffic = routers.map(async (r, k) => {
+      for (let b = 0; b < 8; b++) {
+        const again = chats
+          .filter((_, i) => i % 8 === b)
+          .map((chat, i) =>
+            messageEvent({ channel: 'whatsapp', chat, id: `again-${k}-${b}-${i}`, at: minutesAfter(at, 1) }),
+          );
+        const fresh = Array.from({ length: 5 }, (_, i) =>
+          callEvent({
+            from: `+7495304${k}${b}${String(i).padStart(2, '0')}`,
+            status: 'answered',
+            talkSec: 90,
+          }),
+        );
+        expect((await r.handle([...again, ...fresh])).failed).toEqual([]);
+      }
+    });
+    const a = createScheduler({ db: otherProcess(), logger: log, pollMs: 60_000, maxPerTick: 1_000 });
+    const b = createScheduler({ db: otherProcess(), logger: log, pollMs: 60_000, maxPerTick: 1_000 });
+    const [fa, fb] = await Promise.all([a.runOnce(now), b.runOnce(now), ...traffic]);
+    // A client who wrote again at +1 is still waiting since +0 (nobody answered): due at +5, overdue at +6.
+    expect((fa as unknown[]).length + (fb as unknown[]).length).toBe(80);
+    expect(await timerStates(rule.id)).toEqual([{ state: 'fired', n: 80 }]);
+    const entries = await firedEntries(rule.id);
+    expect(entries).toHaveLength(80);
+    expect(entries.every((e) => e.n === 1)).toBe(true);
   });
 });
