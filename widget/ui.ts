@@ -213,6 +213,8 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     },
     status(connected: boolean) {
       host.toggleAttribute('data-connected', connected);
+      // Grey while the connection is being re-established; messages written meanwhile wait as pending.
+      dot.className = connected && online ? 'dot on' : 'dot';
     },
   };
 }
