@@ -97,6 +97,37 @@ export async function createPgHub(
     retryTimer.unref();
   }
 
+  /**
+   * Notices wait here while a NOTIFY statement is in flight, and the next statement sends all of them: one
+   * query at a time on the connection (pg does not queue overlapping queries on a client for much longer), and
+   * a burst costs one round trip. NOTIFYs of one statement arrive in order; identical ones (the same
+   * `work.changed` twice) arrive once, which is what a listener would do with them anyway.
+   */
+  const queue: { notice: RealtimeNotice; payload: string; done: () => void }[] = [];
+  let flushing = false;
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (queue.length) {
+        const batch = queue.splice(0, 500);
+        const c = client;
+        try {
+          if (!c || !connected) throw new Error('realtime connection down');
+          await c.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [
+            channel,
+            batch.map((b) => b.payload),
+          ]);
+        } catch (err) {
+          log.warn({ err, notices: batch.length }, 'realtime NOTIFY failed; local only');
+          for (const b of batch) local.dispatch(b.notice);
+        }
+        for (const b of batch) b.done();
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
   // At start the database has just answered the migrations, so a failure here is worth failing start-up for.
   await connect();
 
@@ -105,7 +136,7 @@ export async function createPgHub(
     get connected() {
       return connected;
     },
-    async publish(notice) {
+    publish(notice) {
       const payload = JSON.stringify(notice);
       if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
         log.warn(
@@ -113,19 +144,16 @@ export async function createPgHub(
           'realtime notice too large for NOTIFY; local only',
         );
         local.dispatch(notice);
-        return;
+        return Promise.resolve();
       }
-      const c = client;
-      if (!c || !connected) {
+      if (!client || !connected) {
         local.dispatch(notice);
-        return;
+        return Promise.resolve();
       }
-      try {
-        await c.query('SELECT pg_notify($1, $2)', [channel, payload]);
-      } catch (err) {
-        log.warn({ err, topic: notice.topic, type: notice.type }, 'realtime NOTIFY failed; local only');
-        local.dispatch(notice);
-      }
+      return new Promise<void>((resolve) => {
+        queue.push({ notice, payload, done: resolve });
+        if (!flushing) void flush();
+      });
     },
     subscribe: (topic, listener) => local.subscribe(topic, listener),
     async close() {

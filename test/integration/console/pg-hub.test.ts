@@ -50,6 +50,26 @@ describe.skipIf(!available)('realtime hub over PostgreSQL LISTEN/NOTIFY', () => 
     expect(other).toEqual([]);
   });
 
+  it('a burst published at once arrives whole and in order, one statement at a time on the connection', async () => {
+    const onB = collect(b, 'conversation:9');
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      await Promise.all(
+        Array.from({ length: 300 }, (_, n) =>
+          a.publish({ topic: 'conversation:9', type: 'message.created', data: { n } }),
+        ),
+      );
+      await until('the whole burst', () => onB.length === 300);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(onB.map((x) => x.data.n)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    // pg deprecates overlapping queries on one client (removed in pg 9): the hub never makes them.
+    expect(warnings.filter((w) => w.includes('already executing a query'))).toEqual([]);
+  });
+
   it('a notice too large for NOTIFY stays local instead of failing', async () => {
     const onA = collect(a, 'conversation:7');
     const onB = collect(b, 'conversation:7');
