@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { throttle, WORK_REFETCH_EVERY_MS } from '../console/ui/throttle.js';
 
 /**
  * The chat bench's load generator (bench/chat.ts), a child process driven over IPC so that thousands of sockets
@@ -10,7 +11,7 @@ import WebSocket from 'ws';
  *   (the service runs with TRUST_PROXY, so per-address limits apply per visitor, as on the web), spread over the
  *   API instances; they send messages on an open-loop schedule and time the operators' replies they are shown.
  * - operators: signed in with login and password (POST /v1/session), presence online, a console socket each,
- *   doing what the console does: refetch the work list on `work.changed` (debounced as console/ui does) and
+ *   doing what the console does: refetch the work list on `work.changed` (throttled as console/ui does) and
  *   subscribe to their conversations; they time visitors' messages and reply over REST.
  *
  * Every text carries its send time (epoch ms, this machine's clock, shared by all processes), so the receiving
@@ -209,7 +210,7 @@ interface Operator {
   csrf: string;
   ws: WebSocket;
   subscribed: Set<number>;
-  timer?: NodeJS.Timeout;
+  planned?: ReturnType<typeof throttle>;
   fetching: boolean;
   again: boolean;
 }
@@ -286,9 +287,9 @@ function onConsoleFrame(o: Operator, raw: string) {
     message?: { id: number; direction: string; text: string | null };
   };
   if (f.type === 'work.changed' && workList) {
-    // As console/ui/work-list.tsx: one refetch 150 ms after the last notice.
-    clearTimeout(o.timer);
-    o.timer = setTimeout(() => void refetch(o), 150);
+    // As console/ui/work-list.tsx (console/ui/throttle.ts): 150 ms after a first notice, then at most every 2 s.
+    o.planned ??= throttle(() => void refetch(o), WORK_REFETCH_EVERY_MS);
+    o.planned.trigger();
   } else if (f.type === 'message.created' && f.message?.direction === 'inbound') {
     const [kind, phase, sentAt] = (f.message.text ?? '').split(' ');
     if (kind !== 'msg' || seen.has(f.message.id)) return;

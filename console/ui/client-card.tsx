@@ -4,6 +4,7 @@ import { CardActions } from './card-actions.js';
 import { useApp } from './context.js';
 import { Conversation, type ConversationRow } from './conversation.js';
 import type { Key } from './i18n.js';
+import { throttle, WORK_REFETCH_EVERY_MS } from './throttle.js';
 import { Timeline, type TimelineItem } from './timeline.js';
 
 export type EntityType = 'lead' | 'contact' | 'company';
@@ -77,17 +78,15 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
   }, [type, id, version]);
 
   // Anything that changes my work may be this client's: a new message, an email, a status. A burst of notices
-  // (a batch of routed contacts) reloads the card once.
+  // (a batch of routed contacts) reloads the card once, and a stream of them every couple of seconds.
   useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const planned = throttle(reload, WORK_REFETCH_EVERY_MS, 200);
     const off = socket.on((n) => {
-      if (n.type !== 'work.changed') return;
-      clearTimeout(timer);
-      timer = setTimeout(reload, 200);
+      if (n.type === 'work.changed') planned.trigger();
     });
     return () => {
       off();
-      clearTimeout(timer);
+      planned.cancel();
     };
   }, []);
 

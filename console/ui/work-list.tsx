@@ -1,18 +1,18 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Route } from './app.js';
 import { useApp } from './context.js';
 import { duration, type Key } from './i18n.js';
+import { throttle, WORK_REFETCH_EVERY_MS } from './throttle.js';
 import { type Counters, loadWork, type WorkItem } from './work.js';
 
 const KINDS = new Set(['conversation', 'lead', 'email', 'missed_call', 'callback']);
 
-/** The live work list: refetched on `work.changed` (debounced) and after every reconnect. */
+/** The live work list: refetched on `work.changed` (throttled: console/ui/throttle.ts) and after every reconnect. */
 export function WorkList({ current }: { current: Route }) {
   const { t, lang, socket, flash } = useApp();
   const [items, setItems] = useState<WorkItem[] | null>(null);
   const [counters, setCounters] = useState<Counters | undefined>();
   const [, tick] = useState(0);
-  const timer = useRef<ReturnType<typeof setTimeout>>();
 
   useEffect(() => {
     const refresh = () =>
@@ -23,17 +23,17 @@ export function WorkList({ current }: { current: Route }) {
         })
         .catch((err) => flash(`${t('error')}: ${(err as Error).message}`, 'error'));
     void refresh();
+    const planned = throttle(refresh, WORK_REFETCH_EVERY_MS);
     const off = socket.on((n) => {
       if (n.type !== 'work.changed' && n.type !== 'open' && n.type !== 'counters') return;
-      clearTimeout(timer.current);
-      timer.current = setTimeout(refresh, 150);
+      planned.trigger();
     });
     // The waiting times move on while nothing happens.
     const clock = setInterval(() => tick((x) => x + 1), 30_000);
     return () => {
       off();
       clearInterval(clock);
-      clearTimeout(timer.current);
+      planned.cancel();
     };
   }, []);
 
