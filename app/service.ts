@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
 import type { RealtimeHub } from '../realtime/hub.js';
 import { createMemoryHub } from '../realtime/memory-hub.js';
-import { createNotifier } from '../realtime/notices.js';
+import { createNotifier, workChanged } from '../realtime/notices.js';
 import type { Router } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
@@ -142,6 +142,8 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         pollMs: config.automationPollMs,
         onFired: (firings) => {
           for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+          // Overdue or handed on: both operators' work lists change.
+          notifier.publish(workChanged(firings.flatMap((f) => f.operatorIds ?? [])));
         },
       })
     : undefined;

@@ -84,10 +84,12 @@ export class CpuMeter {
    * @param servicePids the service's processes
    * @param postgresPids the PostgreSQL processes working for us (our sessions and the shared background
    *   processes), so that other users' sessions on a shared server are not counted; default: every postgres process
+   * @param loadPids load-generator child processes, counted with this process as the load generator
    */
   constructor(
     private readonly servicePids: () => number[],
     private readonly postgresPids?: () => Promise<number[]>,
+    private readonly loadPids: () => number[] = () => [],
   ) {}
 
   private async snap(): Promise<Snapshot> {
@@ -102,6 +104,7 @@ export class CpuMeter {
         ['service', read(this.servicePids())],
         ['postgres', read(pgPids)],
         ['kafka', read(byComm.get('java') ?? [])],
+        ['load', read(this.loadPids())],
       ]),
       self: process.cpuUsage(),
       machine: machineTicks(),
@@ -127,7 +130,7 @@ export class CpuMeter {
       service: group('service'),
       postgres: group('postgres'),
       kafka: group('kafka'),
-      loadGenerator: ((self.user + self.system) / 1e6 / secs) * 100,
+      loadGenerator: ((self.user + self.system) / 1e6 / secs) * 100 + group('load'),
       machine:
         a.machine && b.machine ? ((b.machine.busy - a.machine.busy) / CLK_TCK / secs) * 100 : Number.NaN,
     };

@@ -2,8 +2,8 @@
  * `npm run bench` — throughput and latency of the whole service on this machine, next to the raw ceilings of
  * its parts, measured in the same run. Prints figures; never asserts.
  *
- *   npm run bench                         everything, the telephony and email channels included (≈ 5 min)
- *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email, whatsapp
+ *   npm run bench                         everything, the channels and the live chat included (≈ 8 min)
+ *   npm run bench -- --quick              shorter phases, sections raw, kafka, embedded, telephony, email, whatsapp, telegram, chat
  *   npm run bench -- --only=kafka,raw     sections (comma-separated):
  *       raw       ceilings: empty Fastify route, kafkajs produce, PostgreSQL unnest inserts, the router alone
  *       kafka     Kafka + PostgreSQL, one service process with the defaults (ROLE=all, --partitions, default 6)
@@ -13,6 +13,9 @@
  *       telephony call events end to end and the PBX routing answer's latency (bench/telephony.ts)
  *       email     the IMAP channel: ingestion rate and APPEND -> committed latency (bench/email.ts; needs Dovecot)
  *       whatsapp  signed WhatsApp Cloud API webhooks -> committed messages/s (bench/whatsapp.ts)
+ *       chat      live chat and operator console in real time on two API instances (bench/chat.ts)
+ *   npm run bench -- --only=chat --chat-visitors=200 --chat-operators=10 --chat-rate=20 --chat-replies=5 --chat-seconds=20
+ *       (--chat-no-worklist: operators do not refetch their work list on every work.changed once subscribed)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
  *
@@ -68,13 +71,14 @@ const SECTIONS = [
   'split',
   'embedded',
   ...CHANNEL_BENCHES.map((c) => c[0] as string),
+  'chat',
 ];
 const only = new Set(
   (
     flag('only') ??
     (quick
-      ? 'raw,kafka,embedded,telephony,email,whatsapp,telegram'
-      : 'raw,kafka,kafka1,split,embedded,telephony,email,whatsapp,telegram')
+      ? 'raw,kafka,embedded,telephony,email,whatsapp,telegram,chat'
+      : 'raw,kafka,kafka1,split,embedded,telephony,email,whatsapp,telegram,chat')
   )
     .split(',')
     .map((s) => s.trim()),
@@ -449,7 +453,7 @@ async function main() {
     describePhase(`maximum (${settings.connections} connections)`, e.max);
     describePhase(`fixed ${int(settings.rate)}/s`, e.fixed);
   }
-  report(c, cols);
+  if (c || cols.length) report(c, cols);
   // Channel benches kept by their connectors' authors, loaded by name so this file does not depend on their API.
   for (const [section, file, fn, title] of CHANNEL_BENCHES) {
     if (!only.has(section)) continue;
@@ -475,7 +479,35 @@ async function main() {
       ),
     );
   }
+  if (only.has('chat')) await chatSection();
   console.log(`\n(total ${elapsed()})`);
+}
+
+/** Live chat and the operator console (bench/chat.ts): figures next to their targets. */
+async function chatSection() {
+  const n = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
+  const { runChatBench } = await import('./chat.js');
+  console.log(
+    `\n# Live chat and operator console: two API instances on Kafka + PostgreSQL (bench/chat.ts) (${elapsed()})`,
+  );
+  const { rows } = await runChatBench({
+    quick,
+    visitors: n('chat-visitors'),
+    operators: n('chat-operators'),
+    rate: n('chat-rate'),
+    replies: n('chat-replies'),
+    seconds: n('chat-seconds'),
+    workList: !args.includes('--chat-no-worklist'),
+    log: (l) => console.log(`  ${l}`),
+  });
+  console.log('');
+  console.log(
+    table(
+      ['Live chat and console', 'Figure', 'Target'],
+      rows.map((x) => [x.metric, x.value, x.target]),
+      true,
+    ),
+  );
 }
 
 /** CPU used by everything on the machine over one second, before we start (% of one core). */

@@ -16,7 +16,8 @@ import { int, ms, sleep } from './stats.js';
  * over real HTTP to the service (ROLE=all, Kafka + PostgreSQL, a fresh schema and topics), until the router has
  * committed every accepted message (processed_events). 70 % of messages come from numbers never seen before.
  * Two phases: one message per delivery, and deliveries of ten messages (Meta batches under load; one bus call
- * each). Prints figures; never asserts.
+ * each), first on one process (ROLE=all), then on the production shape (ROLE=connectors and ROLE=router
+ * processes, the same schema and topics). Prints figures; never asserts.
  */
 const ACCOUNT: WhatsAppAccount = {
   vendor: 'whatsapp',
@@ -158,6 +159,7 @@ export async function runWhatsAppBench(
   await adminPg.query(`CREATE SCHEMA ${schema}`);
   const pool = new pg.Pool({ connectionString: schemaUrl, max: 2 });
   let svc: ChildService | undefined;
+  let router: ChildService | undefined;
   const seconds = opts.quick ? 8 : 20;
   return guarded(
     async () => {
@@ -165,52 +167,61 @@ export async function runWhatsAppBench(
       await migrate(db);
       await upsertMessengerAccount(db, ACCOUNT);
       await db.close();
-      log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
-      svc = await spawnChild({
-        ROLE: 'all',
+      const env = (role: string, seed: boolean) => ({
+        ROLE: role,
         DATABASE_URL: schemaUrl,
         KAFKA_BROKERS: BROKERS.join(','),
         KAFKA_TOPIC_PREFIX: prefix,
         KAFKA_GROUP_ID: 'router',
         ADMIN_TOKEN: 'bench-admin-token-0123456789',
-        DEMO_SEED: 'true',
+        DEMO_SEED: String(seed),
         LOG_LEVEL: 'warn',
       });
-      log('whatsapp: warm-up 5 s');
-      await phase(svc, pool, { perDelivery: 1, connections: 16, seconds: 5 });
-      log(`whatsapp: one message per delivery, 64 connections, ${seconds} s`);
-      const one = await phase(svc, pool, { perDelivery: 1, connections: 64, seconds });
-      log(`whatsapp: ten messages per delivery, 16 connections, ${seconds} s`);
-      const ten = await phase(svc, pool, { perDelivery: 10, connections: 16, seconds });
       const rate = (r: PhaseResult) =>
         Number.isNaN(r.endToEndSec)
           ? 'not all committed within 120 s'
           : `${int(r.messages / r.endToEndSec)} msg/s`;
-      return {
-        rows: [
-          {
-            metric: 'inbound messages/s end to end, 1 message per signed webhook (64 connections)',
-            value: rate(one),
-          },
-          { metric: '  webhook answer p50 / p99', value: `${ms(one.p50)} / ${ms(one.p99)}` },
-          {
-            metric: '  messages accepted / failed requests',
-            value: `${int(one.messages)} / ${int(one.failed)}`,
-          },
-          {
-            metric: 'inbound messages/s end to end, 10 messages per signed webhook (16 connections)',
-            value: rate(ten),
-          },
-          { metric: '  webhook answer p50 / p99', value: `${ms(ten.p50)} / ${ms(ten.p99)}` },
-          {
-            metric: '  messages accepted / failed requests',
-            value: `${int(ten.messages)} / ${int(ten.failed)}`,
-          },
-        ],
+      const rows: { metric: string; value: string }[] = [];
+      /** Warm-up, then one message per delivery and ten per delivery, against `http`. */
+      const phases = async (http: ChildService, shape: string) => {
+        log(`whatsapp (${shape}): warm-up 5 s`);
+        await phase(http, pool, { perDelivery: 1, connections: 16, seconds: 5 });
+        log(`whatsapp (${shape}): one message per delivery, 64 connections, ${seconds} s`);
+        const one = await phase(http, pool, { perDelivery: 1, connections: 64, seconds });
+        log(`whatsapp (${shape}): ten messages per delivery, 16 connections, ${seconds} s`);
+        const ten = await phase(http, pool, { perDelivery: 10, connections: 16, seconds });
+        for (const [r, per, conns] of [
+          [one, 1, 64],
+          [ten, 10, 16],
+        ] as const) {
+          rows.push(
+            {
+              metric: `inbound messages/s end to end, ${shape}, ${per} message${per > 1 ? 's' : ''} per signed webhook (${conns} connections)`,
+              value: rate(r),
+            },
+            { metric: '  webhook answer p50 / p99', value: `${ms(r.p50)} / ${ms(r.p99)}` },
+            {
+              metric: '  messages accepted / failed requests',
+              value: `${int(r.messages)} / ${int(r.failed)}`,
+            },
+          );
+        }
       };
+      log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
+      svc = await spawnChild(env('all', true));
+      await phases(svc, 'one process (ROLE=all)');
+      await svc.stop();
+      svc = undefined;
+      // The production shape: connectors and router in processes of their own (docker-compose.yml).
+      log('whatsapp: starting two processes (ROLE=router, ROLE=connectors) on the same schema and topics');
+      router = await spawnChild(env('router', false));
+      svc = await spawnChild(env('connectors', false));
+      await phases(svc, 'split roles');
+      return { rows };
     },
     async () => {
       await svc?.stop();
+      await router?.stop();
       await pool.end().catch(() => {});
       const admin = new kafkajs.Kafka({
         clientId: 'bench-wa',

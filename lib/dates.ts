@@ -33,3 +33,13 @@ export function plausibleIsoDateTime(s: string): boolean {
   const zone = sign ? `${sign}${oh}:${om ?? '00'}` : 'Z';
   return plausibleDate(new Date(`${y}-${mo}-${d}T${h}:${mi}:${sec ?? '00'}${m[7] ?? ''}${zone}`));
 }
+
+/** An IANA zone name Intl accepts ("Europe/Moscow"): an operator's "today" is counted in their own zone. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

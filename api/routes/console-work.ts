@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type ClientRef, giveClient, myWork } from '../../crm-core/services/console-work.service.js';
+import { isTimeZone } from '../../lib/dates.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf, viewerOf } from '../auth.js';
 import type { RouteContext } from './context.js';
@@ -24,15 +25,6 @@ const clientRef = {
   entityId: s.id,
 };
 const given = s.obj({ entityType: s.str, entityId: s.int, from: s.nint, to: s.int });
-
-function validZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The console's work list, and taking a client from the queue or handing one to a colleague. */
 export function consoleWorkRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -71,7 +63,7 @@ export function consoleWorkRoutes(app: FastifyInstance, ctx: RouteContext): void
     },
     async (request) => {
       const { tz, limit } = request.query;
-      if (!validZone(tz))
+      if (!isTimeZone(tz))
         throw new AppError('VALIDATION', `tz: "${tz}" is not a known time zone`, { fields: ['tz'] });
       return myWork(ctx.db, viewerOf(request), { limit, tz });
     },

@@ -4,20 +4,11 @@ import { slaOverdueCount } from '../../crm-core/repositories/automation-timer.re
 import { getOperator } from '../../crm-core/repositories/operator.repository.js';
 import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
 import { setPresence } from '../../crm-core/services/presence.service.js';
+import { isTimeZone } from '../../lib/dates.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
 import { body, errors, id, int, obj, security, str } from './schemas.js';
-
-/** An IANA zone name Intl accepts ("Europe/Moscow"); "today" in the counters is the operator's day. */
-function validZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What an operator does about themself: their work counters and their availability for new contacts. */
 export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -49,7 +40,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request) => {
       const operatorId = operatorOf(request, request.query.operatorId);
       const { tz } = request.query;
-      if (!validZone(tz))
+      if (!isTimeZone(tz))
         throw new AppError('VALIDATION', `tz: "${tz}" is not a known time zone`, { fields: ['tz'] });
       if (!(await getOperator(ctx.db, operatorId))) {
         throw new AppError('NOT_FOUND', `operatorId: operator ${operatorId} not found`, {

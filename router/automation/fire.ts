@@ -10,6 +10,9 @@ import { type Handover, nextOperator, ownerRegion, supervisorOf } from './escala
 export interface Firing {
   ruleKind: RuleKind;
   action: string;
+  /** Operators whose work changed (the one who did not answer, the one it went to): their consoles are told. A
+   * condition rule fires inside the router's transaction, whose own notices already tell the responsible. */
+  operatorIds?: number[];
 }
 
 type Owner = { type: string; id: number | null };
@@ -117,7 +120,8 @@ async function fireSla(
     responsibleId: to?.operatorId ?? from,
     ...(to ? { from } : {}),
   });
-  return [{ ruleKind: 'first_response_sla', action }];
+  const operatorIds = [from, to?.operatorId].filter((id): id is number => id != null);
+  return [{ ruleKind: 'first_response_sla', action, operatorIds }];
 }
 
 /** Offline: the operator's unanswered conversations go to the next operator of each client's region. */
@@ -157,7 +161,11 @@ async function fireOffline(
         : `${op.name} went offline: nobody online to take the conversation`,
       { rule: timer.rule.name, action, activityId: c.id, from: operatorId, to: to?.operatorId ?? null },
     );
-    firings.push({ ruleKind: 'offline_reassign', action });
+    firings.push({
+      ruleKind: 'offline_reassign',
+      action,
+      operatorIds: to ? [operatorId, to.operatorId] : [operatorId],
+    });
   }
   await timers.finishTimer(tx, timer.id, 'fired', now, { action: 'reassign', handed });
   return firings;

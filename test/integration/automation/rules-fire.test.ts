@@ -74,13 +74,16 @@ for (const backend of await apiBackends()) {
       expect(new Date(timer!.due_at).toISOString()).toBe(minutesAfter(at, 10).toISOString());
 
       expect(await scheduler.runOnce(minutesAfter(at, 9))).toEqual([]);
-      expect(await scheduler.runOnce(minutesAfter(at, 11))).toEqual([
+      const escalated = await scheduler.runOnce(minutesAfter(at, 11));
+      expect(escalated).toMatchObject([
         { ruleKind: 'first_response_sla', action: 'escalated_next_operator' },
       ]);
       // Anna and Boris share Moscow: the other one has it now, and sees it overdue.
       const second = (await activity(t.db, callback.id)).responsible_id!;
       expect([a.ops.anna, a.ops.boris]).toContain(first);
       expect(second).toBe(first === a.ops.anna ? a.ops.boris : a.ops.anna);
+      // Both consoles are told (work.changed): the one who did not answer and the one who has it now.
+      expect(escalated[0]!.operatorIds).toEqual([first, second]);
       const token = second === a.ops.anna ? a.tokens.anna! : a.tokens.boris!;
       expect(await counters(token)).toMatchObject({ slaOverdue: 1 });
       const [entry] = await automationEntries(t.db, 'lead', lead);
@@ -163,7 +166,7 @@ for (const backend of await apiBackends()) {
       const answered = (await holderOf(t.db, 'phone', '+74951110003'))!.id;
       const waiting = (await holderOf(t.db, 'phone', '+74951110004'))!.id;
       const fired = await scheduler.runOnce(minutesAfter(at, 6));
-      expect(fired).toEqual([{ ruleKind: 'first_response_sla', action: 'overdue' }]);
+      expect(fired).toMatchObject([{ ruleKind: 'first_response_sla', action: 'overdue' }]);
       expect(await automationEntries(t.db, 'lead', answered)).toEqual([]);
       expect(await automationEntries(t.db, 'lead', waiting)).toHaveLength(1);
       const conv = (await activitiesOf(t.db, 'lead', waiting)).find((x) => x.type === 'message')!;
@@ -188,7 +191,7 @@ for (const backend of await apiBackends()) {
       expect(await timersOf(t.db, 'activity', mail.id)).toHaveLength(1);
       const robot = await holderOf(t.db, 'email', 'robot@example.org');
       expect(robot).toBeUndefined();
-      expect(await scheduler.runOnce(minutesAfter(new Date(), 61))).toEqual([
+      expect(await scheduler.runOnce(minutesAfter(new Date(), 61))).toMatchObject([
         { ruleKind: 'first_response_sla', action: 'overdue' },
       ]);
     });
@@ -247,8 +250,8 @@ for (const backend of await apiBackends()) {
       // Her Moscow chat goes to boris; an earlier test's Telegram chat (no region: the global default, anna) has
       // nobody else to go to, and says so.
       expect(await scheduler.runOnce(minutesAfter(now, 3))).toEqual([
-        { ruleKind: 'offline_reassign', action: 'nobody_available' },
-        { ruleKind: 'offline_reassign', action: 'reassigned' },
+        { ruleKind: 'offline_reassign', action: 'nobody_available', operatorIds: [a.ops.anna] },
+        { ruleKind: 'offline_reassign', action: 'reassigned', operatorIds: [a.ops.anna, a.ops.boris] },
       ]);
       expect((await activity(t.db, annas[0]!.conv.id)).responsible_id).toBe(a.ops.boris);
       expect((await automationEntries(t.db, 'lead', annas[0]!.lead))[0]!.details).toMatchObject({
@@ -274,7 +277,7 @@ for (const backend of await apiBackends()) {
         'pending',
       ]);
       const moved = await scheduler.runOnce(minutesAfter(new Date(), 3));
-      expect(moved).toEqual([
+      expect(moved).toMatchObject([
         { ruleKind: 'offline_reassign', action: 'reassigned' },
         { ruleKind: 'offline_reassign', action: 'reassigned' },
       ]);
