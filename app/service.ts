@@ -143,7 +143,12 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         onFired: (firings) => {
           for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
           // Overdue or handed on: both operators' work lists change.
-          notifier.publish(workChanged(firings.flatMap((f) => f.operatorIds ?? [])));
+          notifier.publish(
+            workChanged(
+              [],
+              firings.flatMap((f) => f.operatorIds ?? []),
+            ),
+          );
         },
       })
     : undefined;
