@@ -56,7 +56,7 @@ export interface LivechatReader {
     widgetKey: string,
     visitorId: string,
     opts: { after?: number; limit: number; overlap?: number },
-  ): Promise<LivechatMessage[]>;
+  ): Promise<{ message: LivechatMessage; status: string | null }[]>;
   /** One message of this visitor (an operator's reply announced by the hub) with its delivery status, or undefined. */
   message(
     widgetKey: string,

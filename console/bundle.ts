@@ -15,5 +15,6 @@ export const consoleBuildOptions = (entry: string): BuildOptions => ({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   legalComments: 'none',
+  charset: 'utf8',
   logLevel: 'silent',
 });

@@ -23,6 +23,12 @@ export function activitySubject(e: InboundContact): string {
 }
 
 export function leadTitle(e: InboundContact): string {
-  const who = e.sender.name ?? e.sender.identities[0]?.value ?? 'unknown';
+  const who = e.sender.name ?? shownIdentity(e) ?? 'unknown';
   return `${who} — ${e.channel} / ${e.source.name ?? e.source.key}`;
+}
+
+/** The sender's first identity as a person reads it: a website visitor's id is a hash that tells nobody anything. */
+export function shownIdentity(e: InboundContact): string | undefined {
+  const first = e.sender.identities[0];
+  return first?.kind === 'webchat' ? 'website visitor' : first?.value;
 }

@@ -3,7 +3,7 @@ import * as activities from '../crm-core/repositories/activity.repository.js';
 import * as conv from '../crm-core/repositories/conversation.repository.js';
 import { type InboundContact, MESSENGER_CHANNELS, type MessageInfo } from '../event/inbound-contact.js';
 import { stableUuid } from '../event/stable-id.js';
-import { activitySubject } from './activity-kind.js';
+import { activitySubject, shownIdentity } from './activity-kind.js';
 import { type OwnerRef, ownerKey } from './owner-resolution.js';
 
 /**
@@ -358,7 +358,7 @@ function conversationDetails(s: State, e: InboundContact) {
 }
 
 function conversationSubject(e: InboundContact): string {
-  const who = e.sender.name ?? e.sender.identities[0]?.value;
+  const who = e.sender.name ?? shownIdentity(e);
   return who ? `${e.channel} conversation with ${who}` : activitySubject(e);
 }
 

@@ -52,6 +52,7 @@ await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   legalComments: 'none',
+  charset: 'utf8',
   logLevel: 'warning',
 });
 // The live chat's embeddable script, served at /widget.js (connectors/livechat/widget-script.ts reads it here).

@@ -46,6 +46,7 @@ export function createConnection(
   let retryTimer: number | undefined;
   let pingTimer: number | undefined;
   let pongTimer: number | undefined;
+  let resendTimer: number | undefined;
   let contact: (VisitorFrame & { type: 'contact' }) | undefined;
 
   function url(): string {
@@ -136,8 +137,16 @@ export function createConnection(
           unpend(f.clientId);
           on.failed(f.clientId, f.message);
         } else {
-          // Rate limited or the bus is away: the message stays pending and goes again after the wait.
-          window.setTimeout(resend, (f.retryAfterSec ?? 5) * 1000);
+          // Rate limited or the bus is away: the message stays pending and goes again after the wait (one
+          // timer for all of them, or every refusal would multiply the resends).
+          if (resendTimer === undefined)
+            resendTimer = window.setTimeout(
+              () => {
+                resendTimer = undefined;
+                resend();
+              },
+              (f.retryAfterSec ?? 5) * 1000,
+            );
         }
         return;
     }

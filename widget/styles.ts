@@ -1,6 +1,10 @@
-/** The widget's only styles, inside its shadow root: nothing of the host page's CSS reaches them, nor theirs the page. */
+/**
+ * The widget's only styles, inside its shadow root: the page's selectors do not reach in, and what the host element
+ * could inherit from the page (colour, font) is reset by `:host{all:initial!important}` (an important rule of the
+ * shadow tree wins over the page's important rules for the host).
+ */
 export const css = (primary: string, text: string) => `
-:host{all:initial}
+:host{all:initial!important}
 *{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:14px;line-height:1.4}
 .launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;
  background:${primary};color:${text};box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:flex;align-items:center;justify-content:center}

@@ -25,8 +25,8 @@ const ICON =
  * composer. Messages are kept once each, by id and by the visitor's clientId.
  */
 export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: () => boolean) {
-  const host = document.createElement('div');
-  host.setAttribute('data-crm-livechat', '');
+  // A tag of its own: page rules for div, button... never match the host; the shadow root does the rest.
+  const host = document.createElement('crm-livechat');
   const root = host.attachShadow({ mode: 'open' });
   const style = h('style');
   const launcher = h('button', 'launcher');
@@ -213,6 +213,8 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     },
     status(connected: boolean) {
       host.toggleAttribute('data-connected', connected);
+      // Grey while the connection is being re-established; messages written meanwhile wait as pending.
+      dot.className = connected && online ? 'dot on' : 'dot';
     },
   };
 }

@@ -43,7 +43,7 @@ const fields = {
     ...s.body({ fields: preChatList, required: preChatList }),
     description: 'Fields of the pre-chat form (name, phone, email) and which of them are required',
   },
-  source: { type: 'string', minLength: 1, maxLength: 200, nullable: true },
+  source: { type: 'string', minLength: 1, maxLength: 200 },
   regionId: { ...s.id, nullable: true },
   active: { type: 'boolean', default: true },
 };
@@ -64,7 +64,7 @@ type Body = Omit<WidgetSettings, 'key' | 'source' | 'regionId' | 'preChat' | 'co
   colors?: WidgetSettings['colors'];
   texts?: WidgetSettings['texts'];
   preChat?: Partial<WidgetSettings['preChat']>;
-  source?: string | null;
+  source?: string;
   regionId?: number | null;
 };
 

@@ -16,6 +16,7 @@ import { adminStoreRoutes } from './admin-stores.js';
 import { adminWidgetRoutes } from './admin-widgets.js';
 import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
+import { consoleColleagueRoutes } from './console-colleagues.js';
 import { consoleWorkRoutes } from './console-work.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
@@ -78,6 +79,7 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   dealRoutes(app, ctx);
   adminCrmRoutes(app, ctx);
   consoleWorkRoutes(app, ctx);
+  consoleColleagueRoutes(app, ctx);
   cannedAnswerRoutes(app, ctx);
   adminAutomationRoutes(app, ctx);
   reportRoutes(app, ctx);

@@ -121,6 +121,7 @@ export function attachLivechatSocket(
     const given = q.get('visitor');
     const token = isVisitorToken(given) ? given : newVisitorToken();
     const after = Number(q.get('after'));
+    let opened: () => void = () => {};
     const v: Visitor = {
       id: randomUUID(),
       ws,
@@ -131,7 +132,10 @@ export function attachLivechatSocket(
       stops: new Map(),
       alive: true,
       typedAt: 0,
-      work: Promise.resolve(),
+      // Opened once hello is sent: a notice that comes while the history is read waits, so hello is first.
+      work: new Promise<void>((resolve) => {
+        opened = resolve;
+      }),
     };
     listen(v, visitorTopic(widget.key, v.visitorId), (n) => onVisitorNotice(v, n));
     const [history, online, conversationId] = await Promise.all([
@@ -156,11 +160,18 @@ export function attachLivechatSocket(
     send(v, {
       type: 'hello',
       visitor: token,
-      history,
+      history: history.map((h) => h.message),
       online,
       config: { colors: widget.colors, texts: widget.texts, preChat: widget.preChat },
     });
+    opened();
     for (const raw of early) enqueue(v, raw);
+    // Replies written while the visitor was away reached them now.
+    const reached = history.filter((h) => h.message.direction === 'out' && h.status === 'sent');
+    if (reached.length)
+      publish(reached.map((h) => deliveredStatus(widget.key, v.visitorId, h.message.id))).catch((err) =>
+        log.warn({ err }, 'delivered statuses not published'),
+      );
   }
 
   function enqueue(v: Visitor, raw: string) {
@@ -168,7 +179,15 @@ export function attachLivechatSocket(
       .then(() => onFrame(v, raw))
       .catch((err) => {
         log.warn({ err, widget: v.widget.key }, 'visitor frame failed');
-        send(v, { type: 'error', code: 'INTERNAL', message: 'something went wrong; send again' });
+        // With its clientId the widget sends it again after the wait (a database that was away).
+        const clientId = frameClientId(raw);
+        send(v, {
+          type: 'error',
+          code: 'INTERNAL',
+          message: 'something went wrong; it will be sent again',
+          retryAfterSec: BUS_RETRY_AFTER_SEC,
+          ...(clientId ? { clientId } : {}),
+        });
       });
   }
 
@@ -195,26 +214,35 @@ export function attachLivechatSocket(
     }
     v.conversationId = conversationId;
     listen(v, `conversation:${conversationId}`, (n) => {
-      if (n.type === 'typing' && n.data.who === 'operator') send(v, { type: 'typing' });
+      if (n.type === 'typing' && n.data.who === 'operator') later(v, () => send(v, { type: 'typing' }));
     });
+  }
+
+  /** Frames to the visitor keep their order, after hello; one failure does not stop the ones after it. */
+  function later(v: Visitor, work: () => unknown) {
+    v.work = v.work
+      .then(async () => {
+        await work();
+      })
+      .catch((err) => log.warn({ err, widget: v.widget.key }, 'visitor notice failed'));
   }
 
   function onVisitorNotice(v: Visitor, n: RealtimeNotice) {
     if (n.type === 'typing') {
-      send(v, { type: 'typing' });
+      later(v, () => send(v, { type: 'typing' }));
       return;
     }
     if (n.type !== 'message' || n.data.from === v.id) return;
     const own = n.data.message as Extract<ServerFrame, { type: 'message' }>['message'] | undefined;
     if (own) {
       // The visitor's message sent from another tab.
-      send(v, { type: 'message', message: own });
+      later(v, () => send(v, { type: 'message', message: own }));
       return;
     }
     const messageId = n.data.messageId;
     if (typeof messageId !== 'number') return;
     // An operator's reply (or a long message from another tab): the notice names it, the message is read here.
-    v.work = v.work.then(async () => {
+    later(v, async () => {
       follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
       const found = await reader.message(v.widget.key, v.visitorId, messageId);
       if (!found || !send(v, { type: 'message', message: found.message })) return;
@@ -411,4 +439,13 @@ function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers['x-forwarded-for'];
   const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
   return (trustProxy && first) || req.socket.remoteAddress || 'unknown';
+}
+
+function frameClientId(raw: string): string | undefined {
+  try {
+    const id = (JSON.parse(raw) as { clientId?: unknown })?.clientId;
+    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -26,7 +26,7 @@ export function CardActions(props: {
 }) {
   const { me, t, flash } = useApp();
   const { type, client, conversation } = props;
-  const [colleagues, setColleagues] = useState<{ id: number; name: string }[]>([]);
+  const [colleagues, setColleagues] = useState<{ id: number; name: string; status: string }[]>([]);
   const [junk, setJunk] = useState(false);
   const reason = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -36,7 +36,7 @@ export function CardActions(props: {
   const [when, setWhen] = useState(() => localInput(new Date(Date.now() + 3_600_000)));
 
   useEffect(() => {
-    api<{ items: { id: number; name: string }[] }>('GET', '/v1/console/operators')
+    api<{ items: { id: number; name: string; status: string }[] }>('GET', '/v1/console/operators')
       .then((r) => setColleagues(r.items.filter((o) => o.id !== me.operator?.id)))
       .catch(() => setColleagues([]));
   }, []);
@@ -78,7 +78,7 @@ export function CardActions(props: {
             <option value="">{t('transfer')}…</option>
             {colleagues.map((o) => (
               <option key={o.id} value={o.id}>
-                {o.name}
+                {o.name} · {o.status === 'online' || o.status === 'away' ? t(o.status) : t('offline')}
               </option>
             ))}
           </select>

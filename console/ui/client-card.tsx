@@ -35,7 +35,7 @@ interface Duplicate {
  * for a client the operator may not see, so a URL typed by hand shows "not found" and nothing else.
  */
 export function ClientCard({ type, id }: { type: EntityType; id: number }) {
-  const { t, socket } = useApp();
+  const { t, socket, flash } = useApp();
   const [client, setClient] = useState<Client | null | undefined>(undefined);
   const [timeline, setTimeline] = useState<TimelineItem[]>([]);
   const [duplicates, setDuplicates] = useState<Duplicate[]>([]);
@@ -68,7 +68,7 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
       } catch (err) {
         if (!live) return;
         if (err instanceof ApiError && err.status === 404) setClient(null);
-        else throw err;
+        else flash(`${t('error')}: ${(err as Error).message}`, 'error');
       }
     })();
     return () => {
@@ -76,8 +76,20 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
     };
   }, [type, id, version]);
 
-  // Anything that changes my work may be this client's: a new message, an email, a status.
-  useEffect(() => socket.on((n) => n.type === 'work.changed' && reload()), []);
+  // Anything that changes my work may be this client's: a new message, an email, a status. A burst of notices
+  // (a batch of routed contacts) reloads the card once.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = socket.on((n) => {
+      if (n.type !== 'work.changed') return;
+      clearTimeout(timer);
+      timer = setTimeout(reload, 200);
+    });
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
+  }, []);
 
   if (client === undefined) return <p class="muted">{t('loading')}</p>;
   if (client === null)

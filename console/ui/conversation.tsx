@@ -58,7 +58,7 @@ export function Conversation(props: {
   const list = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
-    api<{ items: Canned[] }>('GET', '/v1/canned-answers')
+    api<{ items: Canned[] }>('GET', `/v1/canned-answers?language=${lang}`)
       .then((r) => setCanned(r.items))
       .catch(() => setCanned([]));
     if (!conv) return;

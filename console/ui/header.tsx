@@ -22,7 +22,7 @@ export function Header(props: { setLang(l: Lang): void; onSignedOut(): void; onH
 
   async function changePresence(status: Presence) {
     try {
-      await api('PATCH', '/v1/operators/me/status', { status });
+      await api('PUT', '/v1/operators/me/status', { status });
       setPresence(status);
     } catch (err) {
       flash(`${t('error')}: ${(err as Error).message}`, 'error');

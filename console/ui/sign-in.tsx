@@ -48,7 +48,7 @@ export function SignIn(props: { t: T; lang: Lang; setLang(l: Lang): void; onSign
             {error}
           </p>
         )}
-        <button type="submit" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy}>
           {busy ? t('signingIn') : t('signIn')}
         </button>
         <label class="lang">

@@ -115,7 +115,7 @@ export function livechatReader(db: Queryable, cacheMs = SETTINGS_CACHE_MS): Live
          SELECT * FROM fresh UNION SELECT * FROM recent ORDER BY id`,
         [LIVECHAT_CHANNEL, widgetKey, visitorId, after ?? null, limit, after == null ? 0 : overlap],
       );
-      return r.rows.map(toVisitorMessage);
+      return r.rows.map((row) => ({ message: toVisitorMessage(row), status: row.status }));
     },
     async message(widgetKey, visitorId, id) {
       const r = await db.query<VisitorMessageRow>(

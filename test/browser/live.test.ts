@@ -137,4 +137,85 @@ describe.skipIf(!available)('console live: screen pop and a Telegram reply', () 
     await screenshot(page, 'conversation');
     await ctx.close();
   });
+
+  it('reschedules and completes the callback a missed call planned, from the work list', async () => {
+    const missed = await fetch(new URL('/v1/telephony/generic', s.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_LINE_SECRET}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        line: 'demo',
+        direction: 'inbound',
+        from: '8 499 111 22 33',
+        to: '+74950000000',
+        startedAt: new Date(Date.now() - 25 * 60_000).toISOString(),
+        duration: 0,
+        status: 'missed',
+        externalCallId: 'browser-missed-1',
+      }),
+    });
+    expect(missed.status).toBeLessThan(300);
+    const callback = await until('the planned callback', async () => {
+      const r = await call(s.url, 'GET', '/v1/activities?type=callback&state=planned', ADMIN_TOKEN);
+      return (r.body.items as { id: number; responsibleId: number; ownerType: string; ownerId: number }[])[0];
+    });
+    const owner = loginOf(callback.responsibleId);
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    const item = page.locator(`.items a[href="#/${callback.ownerType}/${callback.ownerId}"]`).first();
+    await item.waitFor();
+    await screenshot(page, 'my-work');
+    await item.click();
+
+    await page.getByLabel('Reschedule').fill('2030-01-15T10:30');
+    await page.getByRole('button', { name: 'Reschedule' }).click();
+    await expect
+      .poll(async () => (await call(s.url, 'GET', '/v1/activities?type=callback', ADMIN_TOKEN)).body.items[0])
+      .toMatchObject({
+        id: callback.id,
+        state: 'planned',
+        deadline: new Date('2030-01-15T10:30').toISOString(),
+      });
+    await page.getByRole('button', { name: 'Complete ↩' }).click();
+    await expect
+      .poll(async () => (await call(s.url, 'GET', '/v1/activities?type=callback', ADMIN_TOKEN)).body.items[0])
+      .toMatchObject({ id: callback.id, state: 'completed' });
+    await ctx.close();
+  });
+
+  it("takes a client from the region's queue", async () => {
+    // Nobody to give a Saint Petersburg contact to: vera offline, no region or global default operator.
+    const vera = s.operator('vera');
+    expect(
+      (await call(s.url, 'PUT', '/v1/operators/me/status', vera.token, { status: 'offline' })).status,
+    ).toBe(200);
+    const regions = (await call(s.url, 'GET', '/v1/admin/regions', ADMIN_TOKEN)).body.items as {
+      id: number;
+      code: string;
+    }[];
+    const spb = regions.find((r) => r.code === 'spb')!.id;
+    await call(s.url, 'PATCH', `/v1/admin/regions/${spb}`, ADMIN_TOKEN, { defaultOperatorId: null });
+    await call(s.url, 'PUT', '/v1/admin/settings/default-operator', ADMIN_TOKEN, { operatorId: null });
+    await fetch(new URL('/v1/forms/demo', s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Pavel Queue', phone: '+7 812 444-55-66', region: 'Saint Petersburg' }),
+    });
+    const lead = await leadOf('Pavel Queue');
+    expect(lead.responsibleId).toBeNull();
+
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, 'vera', 'demo-vera');
+    const item = page.locator('.items a', { hasText: 'Pavel Queue' });
+    await item.locator('.queue').waitFor();
+    await item.click();
+    await page.getByRole('button', { name: 'Take' }).waitFor();
+    await page.keyboard.press('Alt+t');
+    await expect
+      .poll(async () => (await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN)).body.responsibleId)
+      .toBe(vera.id);
+    await page.locator('.facts', { hasText: 'Vera Smirnova' }).waitFor();
+    await ctx.close();
+  });
 });

@@ -131,4 +131,55 @@ describe.skipIf(!available)('console: sign-in, sign-out, CSRF, another operatorâ
     ).not.toContain('Ivan Orlov');
     await ctx.close();
   });
+
+  it('moves the lead on, notes it and transfers it: the card and the work item leave my console', async () => {
+    const owner = loginOf(lead.responsibleId);
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    await page.goto(`/console/#/lead/${lead.id}`);
+    await page.getByRole('heading', { name: 'Ivan Orlov', level: 1 }).waitFor();
+    // Before handing over: the lead is in progress, with an internal note for the colleague on its timeline.
+    await page.getByLabel('Lead status').selectOption('in_progress');
+    await expect
+      .poll(async () => (await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN)).body.status)
+      .toBe('in_progress');
+    await page.getByRole('textbox', { name: 'Note for colleagues' }).fill('Wants delivery after 18:00');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await page.locator('.timeline .act.internal', { hasText: 'Wants delivery after 18:00' }).waitFor();
+    const to = s.operator(colleague());
+    await page.getByLabel('Transfer to').selectOption(String(to.id));
+    await page.getByTestId('not-found').waitFor();
+    // The socket's work.changed refreshes the list.
+    await expect
+      .poll(() => page.locator('nav.work').textContent(), { timeout: 5_000 })
+      .not.toContain('Ivan Orlov');
+    const after = await call(s.url, 'GET', `/v1/leads/${lead.id}`, ADMIN_TOKEN);
+    expect(after.body.responsibleId).toBe(to.id);
+    await ctx.close();
+  });
+
+  it('changes its own password (the old one stops working) and lists the shortcuts on "?"', async () => {
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, 'vera', 'demo-vera');
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByLabel('Current password').fill('demo-vera');
+    await page.getByLabel('New password (8 or more characters)').fill('vera-new-secret-1');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Password changed').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await page.getByLabel('Login').fill('vera');
+    await page.getByLabel('Password', { exact: true }).fill('demo-vera');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Wrong login or password').waitFor();
+    await signIn(page, 'vera', 'vera-new-secret-1');
+    await ctx.close();
+  });
 });

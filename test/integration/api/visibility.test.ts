@@ -348,6 +348,21 @@ for (const backend of await apiBackends()) {
         expect(ids(of('conversation'), conversation), who).toEqual(conversations[who]);
         expect(r.json().counters === null, who).toBe(who === 'admin');
       },
+      '/v1/console/operators': async (who) => {
+        // The transfer list: colleagues of my regions (names and presence), everyone for the admin role.
+        const r = await get(who, '/v1/console/operators');
+        expect(r.statusCode, r.body).toBe(200);
+        const logins = Object.fromEntries(Object.entries(ops).map(([login, id]) => [id, login]));
+        const seen = (r.json().items as { id: number }[]).map((o) => logins[o.id]).sort();
+        const expected = {
+          anna: ['anna', 'boris', 'sofia'],
+          sofia: ['anna', 'boris', 'sofia'],
+          vera: ['vera'],
+          admin: Object.keys(ops).sort(),
+          adam: Object.keys(ops).sort(),
+        };
+        expect(seen, who).toEqual(expected[who]);
+      },
       '/v1/canned-answers': async (who) => {
         const r = await get(who, '/v1/canned-answers');
         expect(r.statusCode, r.body).toBe(200);

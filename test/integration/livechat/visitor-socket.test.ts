@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertWidget } from '../../../crm-core/repositories/widget.repository.js';
+import { AppError } from '../../../lib/errors.js';
 import { bearer } from '../../support/api-app.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { formEvent } from '../../support/events.js';
@@ -237,6 +238,10 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
       'four',
       'five',
     ]);
+    // "four" reached the visitor with the history: it is delivered too.
+    await expect
+      .poll(async () => (await q("SELECT status FROM messages WHERE text = 'four'"))[0])
+      .toEqual({ status: 'delivered' });
     // The ack of r-2 was "lost": the widget sends it again with the same clientId.
     v2.send({ type: 'message', clientId: 'r-2', text: 'two' });
     expect((await v2.next('ack', (f) => f.clientId === 'r-2')).id).toBe(ids[1]);
@@ -257,6 +262,33 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     ]);
     await v2.close();
     await v3.close();
+  });
+
+  it('a bus that cannot take the message: no ack, the widget is told to send again; the resend is stored once', async () => {
+    const v = visitor(a.wsUrl, { widget: 'shop' });
+    const token = (await v.next('hello')).visitor as string;
+    const publish = a.bus.publish;
+    a.bus.publish = async () => {
+      throw new AppError('BUS_UNAVAILABLE', 'broker away', { retryAfterSec: 3 });
+    };
+    try {
+      v.send({ type: 'message', clientId: 'bus-1', text: 'Are you there?' });
+      expect(await v.next('error')).toMatchObject({
+        code: 'BUS_UNAVAILABLE',
+        clientId: 'bus-1',
+        retryAfterSec: 3,
+      });
+      expect(v.frames.some((f) => f.type === 'ack')).toBe(false);
+    } finally {
+      a.bus.publish = publish;
+    }
+    v.send({ type: 'message', clientId: 'bus-1', text: 'Are you there?' });
+    await v.next('ack', (f) => f.clientId === 'bus-1');
+    const conv = await conversationOf(await chatOf(token));
+    expect(
+      (await q('SELECT text FROM messages WHERE conversation_id = $1', [conv.id])).map((m) => m.text),
+    ).toEqual(['Are you there?']);
+    await v.close();
   });
 
   it('another tab of the same visitor sees their message; another visitor sees nothing', async () => {
