@@ -19,3 +19,8 @@ CREATE TABLE canned_answers (
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX canned_answers_region ON canned_answers (region_id, position, id);
+
+-- The console's work list (crm-core/repositories/console-work.repository.ts) reads recent inbound emails and
+-- planned callbacks on every refetch: small partial indexes keep that off a scan of all activities.
+CREATE INDEX activities_inbound_email ON activities (created_at) WHERE type = 'email' AND direction = 'inbound';
+CREATE INDEX activities_planned_callbacks ON activities (created_at) WHERE type = 'callback' AND state = 'planned';

@@ -33,8 +33,7 @@ export async function listWork(db: Queryable, v: Viewer, limit: number): Promise
   const visibleActivity = (alias: string) => ownedVisibleSql(v, params, alias);
   const conversations = `
     SELECT 'conversation' AS kind, c.id, a.id AS activity_id, c.owner_type, c.owner_id, c.channel,
-           (SELECT m.text FROM messages m WHERE m.conversation_id = c.id ORDER BY m.occurred_at DESC, m.id DESC
-             LIMIT 1) AS preview,
+           NULL::text AS preview,
            CASE WHEN a.state = 'planned' THEN COALESCE(c.last_inbound_at, c.last_message_at) END AS waiting_since,
            c.last_message_at AS last_activity_at, a.deadline, a.responsible_id
       FROM conversations c JOIN activities a ON a.id = c.activity_id
@@ -62,18 +61,25 @@ export async function listWork(db: Queryable, v: Viewer, limit: number): Promise
       FROM activities a
      WHERE a.type = 'callback' AND a.state = 'planned' AND ${visibleActivity('a')}`;
   params.push(limit);
+  // Sorted and cut first; names, regions and the conversations' last message are read for the rows kept only.
   const r = await db.query<WorkRow>(
-    `WITH w AS (${conversations} UNION ALL ${leads} UNION ALL ${emails} UNION ALL ${callbacks})
-     SELECT w.*,
-            CASE w.owner_type WHEN 'lead' THEN (SELECT COALESCE(name, title) FROM leads WHERE id = w.owner_id)
-                              WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = w.owner_id)
-                              WHEN 'company' THEN (SELECT name FROM companies WHERE id = w.owner_id) END AS client_name,
-            CASE w.owner_type WHEN 'lead' THEN (SELECT region_id FROM leads WHERE id = w.owner_id)
-                              WHEN 'contact' THEN (SELECT region_id FROM contacts WHERE id = w.owner_id)
-                              WHEN 'company' THEN (SELECT region_id FROM companies WHERE id = w.owner_id) END AS region_id
-       FROM w
-      ORDER BY w.waiting_since ASC NULLS LAST, w.last_activity_at DESC, w.kind, w.id
-      LIMIT $${params.length}`,
+    `WITH w AS (${conversations} UNION ALL ${leads} UNION ALL ${emails} UNION ALL ${callbacks}),
+     top AS (SELECT * FROM w ORDER BY waiting_since ASC NULLS LAST, last_activity_at DESC, kind, id
+              LIMIT $${params.length})
+     SELECT top.kind, top.id, top.activity_id, top.owner_type, top.owner_id, top.channel,
+            CASE WHEN top.kind = 'conversation'
+                 THEN (SELECT m.text FROM messages m WHERE m.conversation_id = top.id
+                        ORDER BY m.occurred_at DESC, m.id DESC LIMIT 1)
+                 ELSE top.preview END AS preview,
+            top.waiting_since, top.last_activity_at, top.deadline, top.responsible_id,
+            CASE top.owner_type WHEN 'lead' THEN (SELECT COALESCE(name, title) FROM leads WHERE id = top.owner_id)
+                                WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = top.owner_id)
+                                WHEN 'company' THEN (SELECT name FROM companies WHERE id = top.owner_id) END AS client_name,
+            CASE top.owner_type WHEN 'lead' THEN (SELECT region_id FROM leads WHERE id = top.owner_id)
+                                WHEN 'contact' THEN (SELECT region_id FROM contacts WHERE id = top.owner_id)
+                                WHEN 'company' THEN (SELECT region_id FROM companies WHERE id = top.owner_id) END AS region_id
+       FROM top
+      ORDER BY top.waiting_since ASC NULLS LAST, top.last_activity_at DESC, top.kind, top.id`,
     params,
   );
   return r.rows;
