@@ -139,5 +139,5 @@ CREATE INDEX activities_callback_report ON activities (created_at)
   INCLUDE (responsible_id, state, deadline, completed_at)
   WHERE type = 'callback';
 CREATE INDEX leads_report ON leads (created_at)
-  INCLUDE (channel, source_key, region_id, responsible_id, status, converted_contact_id, converted_deal_id,
-           converted_at, first_response_at);
+  INCLUDE (id, channel, source_type, source_key, source_name, region_id, responsible_id, status, converted_contact_id,
+           converted_deal_id, converted_at, first_response_at);
