@@ -137,6 +137,32 @@ const FILL: [string, string][] = [
   ['VACUUM ANALYZE', 'VACUUM ANALYZE'],
 ];
 
+/**
+ * What the first-response trigger costs a writer: the same 20,000 outbound replies (to existing clients'
+ * contacts, as a router batch or the reply API writes them) inserted with the trigger and with it disabled, each
+ * in a transaction rolled back afterwards. Per row, so it compares with the router's cost per contact.
+ */
+async function triggerCost(client: pg.Client): Promise<string[][]> {
+  const insert = `INSERT INTO activities (owner_type, owner_id, type, direction, state, responsible_id, created_at)
+    SELECT owner_type, owner_id, 'call', 'outbound', 'completed', responsible_id, created_at + interval '1 minute'
+      FROM activities WHERE direction = 'inbound' AND id % 25 = 3 LIMIT 20000`;
+  const rows: string[][] = [];
+  for (const [label, off] of [
+    ['with the trigger', false],
+    ['trigger disabled', true],
+    ['with the trigger (again)', false],
+  ] as const) {
+    await client.query('BEGIN');
+    if (off) await client.query('ALTER TABLE activities DISABLE TRIGGER activities_report_response');
+    const t0 = performance.now();
+    const r = await client.query(insert);
+    const took = performance.now() - t0;
+    await client.query('ROLLBACK');
+    rows.push([label, String(r.rowCount), ms(took), `${((took * 1000) / (r.rowCount || 1)).toFixed(1)} µs`]);
+  }
+  return rows;
+}
+
 async function fill(client: pg.Client): Promise<string[][]> {
   const rows: string[][] = [];
   for (const [what, sql] of FILL) {
@@ -247,6 +273,11 @@ async function main() {
         `${counts.answered.toLocaleString('en-US')} with a first response), ${counts.leads.toLocaleString('en-US')} leads`,
     );
 
+    const tc = new pg.Client({ connectionString: schemaUrl(schema) });
+    await tc.connect();
+    const triggerRows = await triggerCost(tc);
+    await tc.end();
+
     const app = Fastify(httpOptions());
     registerErrorHandler(app);
     const config = loadConfig({ ADMIN_TOKEN, DEFAULT_COUNTRY: 'RU', LOG_LEVEL: 'silent' });
@@ -305,6 +336,7 @@ async function main() {
     console.log(`Load average ${load} before, ${loadAfter} after (other processes on this machine count).\n`);
     if (fillRows.length) console.log(`${table(['fill step', 'time'], fillRows, true)}\n`);
     console.log(table(['report', 'p50', 'max', '< 1 s', 'rows', 'size', 'plan (scans)'], rows, true));
+    console.log(`\n${table(['outbound replies inserted', 'rows', 'time', 'per row'], triggerRows, true)}`);
   } finally {
     await db.close();
     if (!KEEP && !REUSE) await admin.query(`DROP SCHEMA ${schema} CASCADE`);

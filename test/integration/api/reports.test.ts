@@ -460,6 +460,51 @@ for (const backend of await apiBackends()) {
       expect(new Date(row.first_response_at).toISOString()).toBe(at(40_020));
     });
 
+    it('responses written out of their own order leave the earliest', async () => {
+      const l = await lead({
+        op: null,
+        region: msk,
+        channel: 'phone',
+        source: 'line',
+        name: 'x',
+        min: 45_000,
+      });
+      const call = await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'inbound',
+        op: a.ops.anna!,
+        min: 45_000,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_030,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'email',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_010,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_020,
+      });
+      const r = await t.db.query<{ a: Date; l: Date }>(
+        'SELECT (SELECT first_response_at FROM activities WHERE id = $1) AS a, (SELECT first_response_at FROM leads WHERE id = $2) AS l',
+        [call, l],
+      );
+      expect(new Date(r.rows[0]!.a).toISOString()).toBe(at(45_010));
+      expect(new Date(r.rows[0]!.l).toISOString()).toBe(at(45_010));
+    });
+
     it("the router's writes keep first responses: a missed call is answered by the call back", async () => {
       const phone = '+74957771122';
       const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
