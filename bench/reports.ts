@@ -18,6 +18,7 @@
  * the 8 regions, over the last 30 days and over the whole year; each case's plan is EXPLAINed once.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -137,6 +138,14 @@ const FILL: [string, string][] = [
   ['VACUUM ANALYZE', 'VACUUM ANALYZE'],
 ];
 
+/** utime + stime of a local process, in clock ticks (USER_HZ, 100 on Linux): fields 14 and 15 of /proc/<pid>/stat. */
+const TICK_MS = 10;
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /**
  * What the first-response trigger costs a writer: the same 20,000 outbound replies (to existing clients'
  * contacts, as a router batch or the reply API writes them) inserted with the trigger and with it disabled, each
@@ -242,7 +251,8 @@ async function main() {
   const load = loadavg()[0]!.toFixed(1);
   console.log(`reports bench: schema ${schema}, load average ${load} on entry`);
   let fillRows: string[][] = [];
-  const db = createPgDatabase({ connectionString: schemaUrl(schema), max: 4 });
+  // One connection: its backend's CPU time is read from /proc around each report (see cpuTicks).
+  const db = createPgDatabase({ connectionString: schemaUrl(schema), max: 1 });
   try {
     if (!REUSE) {
       await admin.query(`CREATE SCHEMA ${schema}`);
@@ -291,16 +301,23 @@ async function main() {
     const rows: string[][] = [];
     for (const c of cases(now, supRegions)) {
       const times: number[] = [];
+      const cpu: number[] = [];
+      const backend = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       let size = 0;
       let lines = 0;
       for (let i = 0; i <= RUNS; i++) {
         const t0 = performance.now();
+        const pg0 = cpuTicks(backend);
+        const node0 = process.cpuUsage();
         const r = await app.inject({
           method: 'GET',
           url: c.url,
           headers: { authorization: `Bearer ${c.token}` },
         });
         const took = performance.now() - t0;
+        const nodeCpu = process.cpuUsage(node0);
+        const cpuMs = (cpuTicks(backend) - pg0) * TICK_MS + (nodeCpu.user + nodeCpu.system) / 1000;
+        if (i > 0) cpu.push(cpuMs);
         if (r.statusCode !== 200) throw new Error(`${c.name}: ${r.statusCode} ${r.body}`);
         if (i > 0) times.push(took);
         size = r.body.length;
@@ -318,6 +335,7 @@ async function main() {
       rows.push([
         c.name,
         ms(s.p50),
+        ms(summarise(cpu).p50),
         ms(s.max),
         s.p50 < TARGET_MS ? 'yes' : 'NO',
         String(lines),
@@ -338,7 +356,13 @@ async function main() {
     );
     console.log(`Load average ${load} before, ${loadAfter} after (other processes on this machine count).\n`);
     if (fillRows.length) console.log(`${table(['fill step', 'time'], fillRows, true)}\n`);
-    console.log(table(['report', 'p50', 'max', '< 1 s', 'rows', 'size', 'plan (scans)'], rows, true));
+    console.log(
+      table(['report', 'p50', 'CPU p50', 'max', '< 1 s', 'rows', 'size', 'plan (scans)'], rows, true),
+    );
+    console.log(
+      '\nCPU: the PostgreSQL backend (/proc, 10 ms ticks) plus this Node process during the request, i.e. the time\n' +
+        'the report needs from a free core; wall time above includes waiting for one.',
+    );
     console.log(`\n${table(['outbound replies inserted', 'rows', 'time', 'per row'], triggerRows, true)}`);
   } finally {
     await db.close();
