@@ -44,6 +44,8 @@ export interface AuthDeps {
   adminToken: string;
   /** Sliding session lifetime in hours (SESSION_TTL_HOURS); 12 when absent. */
   sessionTtlHours?: number;
+  /** Told after an operator's sessions ended, so their console sockets close at once (api/console/ws.ts). */
+  onSessionsEnded?: (operatorId: number) => void;
 }
 
 export type AuthHook = (request: FastifyRequest) => Promise<void>;
@@ -104,10 +106,14 @@ export async function prepareAuth(app: FastifyInstance): Promise<void> {
  * caller learns nothing about the schemas and costs no parsing.
  */
 export function createAuth(deps: AuthDeps): Auth {
-  const sessions = createSessionService(deps.db, {
-    ...DEFAULT_SESSION_POLICY,
-    ttlMs: (deps.sessionTtlHours ?? DEFAULT_SESSION_POLICY.ttlMs / 3_600_000) * 3_600_000,
-  });
+  const sessions = createSessionService(
+    deps.db,
+    {
+      ...DEFAULT_SESSION_POLICY,
+      ttlMs: (deps.sessionTtlHours ?? DEFAULT_SESSION_POLICY.ttlMs / 3_600_000) * 3_600_000,
+    },
+    deps.onSessionsEnded,
+  );
 
   async function identify(request: FastifyRequest): Promise<void> {
     if (request.headers.authorization !== undefined) {

@@ -4,11 +4,13 @@ import * as conv from '../crm-core/repositories/conversation.repository.js';
 import { getMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import type { MessengerOutboxRow } from '../crm-core/repositories/messenger-outbox.repository.js';
 import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
+import { replyNotices } from '../crm-core/services/console-notices.js';
 import type { Attachment } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
 import { VendorSendError } from '../outbound/messengers/contract.js';
 import type { MessengerOutbox, ReplyOutcome } from '../outbound/messengers/outbox.js';
 import { createMessengerReply } from '../outbound/messengers/reply.js';
+import { NO_NOTICES, type Notifier, workChanged } from '../realtime/notices.js';
 import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { camel } from './routes/present.js';
@@ -25,6 +27,8 @@ export interface ConversationsApiDeps {
   outbox: MessengerOutbox;
   /** How long a reply request waits for the first attempt before answering 202 `sending`. */
   sendWaitMs?: number;
+  /** Console notices: the reply as message.created, a close as work.changed. */
+  notices?: Notifier;
 }
 
 const conversation = s.obj({
@@ -99,6 +103,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
   await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
   const { db } = deps;
+  const notices = deps.notices ?? NO_NOTICES;
   const auth = createAuth({
     db,
     adminToken: deps.config.adminToken,
@@ -184,7 +189,9 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
     async (request) => {
       await found(request.params.id, request);
       await conv.closeConversation(db, request.params.id, operatorOf(request), new Date());
-      return presentConversation(await found(request.params.id, request));
+      const closed = await found(request.params.id, request);
+      notices.publish(workChanged([closed.responsible_id, operatorOf(request)]));
+      return presentConversation(closed);
     },
   );
 
@@ -255,6 +262,11 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
         reply.header('idempotent-replayed', 'true');
         return answer(reply, created.reply, await outcomeOf(db, created.reply), true);
       }
+      const { conversation_id: conversationId, message_id: messageId } = created.reply;
+      notices.later(async () => {
+        const m = await conv.getMessage(db, conversationId, messageId);
+        return m ? replyNotices(db, conversationId, m) : [];
+      });
       return answer(reply, created.reply, await deps.outbox.deliverClaimed(created.reply, sendWaitMs), false);
     },
   );

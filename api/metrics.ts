@@ -54,6 +54,12 @@ export function createMetrics() {
       labelNames: ['channel', 'outcome'] as const,
       registers: [registry],
     }),
+    automationFired: new Counter({
+      name: 'automation_fired_total',
+      help: 'Automation rules that acted, by rule kind (first_response_sla, offline_reassign, condition) and action (overdue, escalated_next_operator, escalated_supervisor, reassigned, nobody_available, task_created, callback_created)',
+      labelNames: ['rule_kind', 'action'] as const,
+      registers: [registry],
+    }),
     latency: new Histogram({
       name: 'router_event_latency_seconds',
       help: 'From receivedAt (connector accepted) to the router commit',

@@ -7,6 +7,8 @@ import type { Database } from '../crm-core/db/database.js';
 import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
+import type { RealtimeHub } from '../realtime/hub.js';
+import { createNotifier } from '../realtime/notices.js';
 import type { ApiConfig } from './config.js';
 import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -17,6 +19,8 @@ export interface ServerDeps {
   logger: Logger;
   db?: Database;
   bus?: Bus;
+  /** Console and widget notices between instances (realtime/hub.ts); created once by the composition root. */
+  realtime: RealtimeHub;
   metrics: Metrics;
   connectors: Connector[];
   /** Serve the read and admin API (role api / all). */
@@ -84,18 +88,29 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   if (deps.api && deps.db) {
     // Imported only by processes that serve the API: a router or connectors process starts without them.
-    const [{ apiRoutes }, { telephonyApi }, { repliesApi }, { conversationsApi }] = await Promise.all([
-      import('./routes/index.js'),
-      import('./telephony/routes.js'),
-      import('./replies.js'),
-      import('./conversations.js'),
-    ]);
+    const [{ apiRoutes }, { telephonyApi }, { repliesApi }, { conversationsApi }, { consoleApi }] =
+      await Promise.all([
+        import('./routes/index.js'),
+        import('./telephony/routes.js'),
+        import('./replies.js'),
+        import('./conversations.js'),
+        import('./console/index.js'),
+      ]);
+    const notices = createNotifier(deps.realtime, deps.logger);
     await app.register(apiRoutes, {
       db: deps.db,
       config: deps.config,
       onRegionsChanged: deps.onRegionsChanged,
+      notices,
     });
-    await app.register(telephonyApi, { db: deps.db, config: deps.config });
+    await app.register(telephonyApi, { db: deps.db, config: deps.config, notices });
+    await app.register(consoleApi, {
+      db: deps.db,
+      config: deps.config,
+      realtime: deps.realtime,
+      notices,
+      logger: deps.logger,
+    });
     if (deps.outbox)
       await app.register(repliesApi, { db: deps.db, config: deps.config, outbox: deps.outbox });
     if (deps.messengerOutbox)
@@ -103,6 +118,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         db: deps.db,
         config: deps.config,
         outbox: deps.messengerOutbox,
+        notices,
       });
   }
   return app;

@@ -39,6 +39,10 @@ const EnvSchema = z.object({
     .default('RU'),
   /** Web-form submissions per client IP per minute. */
   FORM_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Live-chat messages and contacts per visitor per minute. */
+  LIVECHAT_RATE_LIMIT: int(20, 1, 1_000_000),
+  /** Live-chat messages and contacts per client IP per minute (all its visitors: an office behind one address). */
+  LIVECHAT_IP_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Take the client IP from X-Forwarded-For (only behind a proxy you control). */
   TRUST_PROXY: bool,
   /** Sliding lifetime of an operator's browser session, in hours: each request moves expiry this far ahead. */
@@ -51,12 +55,19 @@ const EnvSchema = z.object({
   MEANINGFUL_CALL_SEC: int(60, 0, 86_400),
   /** Public base URL, used where a signature covers the URL (Twilio) and in printed examples. */
   PUBLIC_URL: z.string().url().optional(),
+  /** How often the automation scheduler (router role) looks for due timers, in milliseconds. */
+  AUTOMATION_POLL_MS: int(1_000, 50, 3_600_000),
   /** Router batching: max events per database transaction. */
   ROUTER_BATCH_SIZE: int(500, 1, 10_000),
   /** Seed the demo setup into an empty database (default: on for the embedded default only). */
   DEMO_SEED: z.enum(['auto', 'true', 'false']).default('auto'),
   /** A conversation without messages for this long is closed; the client's next message opens a new one. */
   CONVERSATION_IDLE_HOURS: int(24, 1, 24 * 365),
+  /** PostgreSQL NOTIFY channel the API instances share for console and widget notices (with DATABASE_URL). */
+  REALTIME_CHANNEL: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name (letters, digits, _)')
+    .default('contact_ingest_realtime'),
   /** Vendors' API roots (tests point them at local servers speaking the vendor's API). */
   TELEGRAM_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.telegram),
   META_GRAPH_API_URL: z.string().url().default(DEFAULT_VENDOR_API_URLS.meta),
@@ -83,6 +94,8 @@ export interface AppConfig {
   adminTokenGenerated: boolean;
   defaultCountry: string;
   formRateLimit: number;
+  livechatRateLimit: number;
+  livechatIpRateLimit: number;
   trustProxy: boolean;
   sessionTtlHours: number;
   logLevel: string;
@@ -91,8 +104,10 @@ export interface AppConfig {
   meaningfulCallSec: number;
   publicUrl: string;
   routerBatchSize: number;
+  automationPollMs: number;
   demoSeed: boolean;
   conversationIdleHours: number;
+  realtimeChannel: string;
   vendorApiUrls: Readonly<VendorApiUrls>;
 }
 
@@ -159,6 +174,8 @@ export function loadConfig(
     adminTokenGenerated: !e.ADMIN_TOKEN,
     defaultCountry: e.DEFAULT_COUNTRY,
     formRateLimit: e.FORM_RATE_LIMIT,
+    livechatRateLimit: e.LIVECHAT_RATE_LIMIT,
+    livechatIpRateLimit: e.LIVECHAT_IP_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
@@ -167,8 +184,10 @@ export function loadConfig(
     meaningfulCallSec: e.MEANINGFUL_CALL_SEC,
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     routerBatchSize: e.ROUTER_BATCH_SIZE,
+    automationPollMs: e.AUTOMATION_POLL_MS,
     demoSeed: e.DEMO_SEED === 'auto' ? embedded : e.DEMO_SEED === 'true',
     conversationIdleHours: e.CONVERSATION_IDLE_HOURS,
+    realtimeChannel: e.REALTIME_CHANNEL,
     vendorApiUrls: Object.freeze({
       telegram: e.TELEGRAM_API_URL.replace(/\/+$/, ''),
       meta: e.META_GRAPH_API_URL.replace(/\/+$/, ''),

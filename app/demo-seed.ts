@@ -3,7 +3,9 @@ import type { Database } from '../crm-core/db/database.js';
 import { upsertForm, upsertLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { insertOperator } from '../crm-core/repositories/operator.repository.js';
 import { insertRegion, putSetting, updateRegion } from '../crm-core/repositories/region.repository.js';
+import { setPasswordHash } from '../crm-core/repositories/session.repository.js';
 import { hashToken, newOperatorToken } from '../crm-core/services/operator-tokens.js';
+import { hashPassword } from '../lib/password.js';
 
 export const DEMO_LINE_SECRET = 'demo-line-secret';
 
@@ -19,13 +21,20 @@ export const DEMO_LINE: TelephonyLineSettings = {
   active: true,
 };
 
+/**
+ * The demo operators' console password: known, so the README and the start-up lines can give it, and so
+ * the demo works after a restart (only a freshly seeded database gets it; an administrator changes it with
+ * PATCH /v1/admin/operators/:id, the operator in the console).
+ */
+export const demoPassword = (login: string) => `demo-${login}`;
+
 export interface DemoSeedResult {
-  operators: { id: number; login: string; name: string; region: string; token: string }[];
+  operators: { id: number; login: string; name: string; region: string; token: string; password: string }[];
 }
 
 /**
- * A small working setup for a newcomer: two regions, three operators, the web form `demo` and the
- * telephony line `demo`. Runs only on an empty database (no operators yet), in one transaction.
+ * A small working setup for a newcomer: two regions, three operators (with console passwords), the web form
+ * `demo` and the telephony line `demo`. Runs only on an empty database (no operators yet), in one transaction.
  */
 export async function seedDemo(db: Database): Promise<DemoSeedResult | undefined> {
   return db.transaction(async (tx) => {
@@ -67,7 +76,9 @@ export async function seedDemo(db: Database): Promise<DemoSeedResult | undefined
         { login: p.login, name: p.name, extension: p.extension, status: 'online', regionIds: [p.region] },
         hashToken(token),
       );
-      operators.push({ id, login: p.login, name: p.name, region: p.regionName, token });
+      const password = demoPassword(p.login);
+      await setPasswordHash(tx, id, await hashPassword(password));
+      operators.push({ id, login: p.login, name: p.name, region: p.regionName, token, password });
     }
     await updateRegion(tx, moscow, { defaultOperatorId: operators[0]!.id });
     await updateRegion(tx, spb, { defaultOperatorId: operators[2]!.id });

@@ -6,9 +6,13 @@ import type { Bus, Subscription } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
+import { messageStatus, routedNotices, statusNotices } from '../crm-core/services/console-notices.js';
 import { isDatabaseAway } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
+import type { RealtimeHub } from '../realtime/hub.js';
+import { createMemoryHub } from '../realtime/memory-hub.js';
+import { createNotifier, workChanged } from '../realtime/notices.js';
 import type { Router } from '../router/router.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
@@ -17,6 +21,7 @@ export interface Service {
   app: FastifyInstance;
   db: Database;
   bus: Bus;
+  realtime: RealtimeHub;
   url: string;
   demo?: DemoSeedResult;
   close(): Promise<void>;
@@ -57,6 +62,17 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const demo = config.demoSeed ? await seedDemo(db) : undefined;
 
+  // Console and widget notices: through PostgreSQL (every instance sharing the database hears them, whatever
+  // the contact bus) or, on the embedded default, in process. Created once; published only after commits.
+  const realtime: RealtimeHub = config.databaseUrl
+    ? await (await import('../realtime/pg-hub.js')).createPgHub({
+        connectionString: config.databaseUrl,
+        channel: config.realtimeChannel,
+        logger,
+      })
+    : createMemoryHub();
+  const notifier = createNotifier(realtime, logger);
+
   // Replies go out from API instances; several can share the outbox (rows are claimed with leases).
   const outbox = runs('api')
     ? (await import('../outbound/outbox-worker.js')).createOutbox({ db, logger })
@@ -67,6 +83,8 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         logger,
         urls: config.vendorApiUrls,
         conversationIdleHours: config.conversationIdleHours,
+        onStatus: (c) => notifier.publish([messageStatus(c.conversationId, c.messageId, c.status, c.error)]),
+        realtime,
       })
     : undefined;
 
@@ -97,37 +115,64 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         const now = Date.now();
         const channel = new Map(events.map((e) => [e.id, e.channel]));
         for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-        for (const o of outcomes)
+        for (const o of outcomes) {
           metrics.routed.inc({
             channel: channel.get(o.eventId) ?? 'unknown',
             outcome: routedOutcome(o),
           });
+          for (const f of o.automation ?? [])
+            metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+        }
+        const created = new Set(outcomes.filter((o) => o.createdLead).map((o) => o.eventId));
+        notifier.later(() => routedNotices(db, events, created));
       },
+      onStatuses: (statuses) => notifier.later(() => statusNotices(db, statuses)),
     });
   }
   let subscription: Subscription | undefined;
   if (router) subscription = await bus.subscribe(router.handle);
+  // Automation timers fire where contacts land: the router role. Any number of instances may run it (timers
+  // are claimed with SKIP LOCKED; PostgreSQL holds them, so a restart loses none).
+  const scheduler = router
+    ? (await import('../router/automation/scheduler.js')).createScheduler({
+        db,
+        logger,
+        pollMs: config.automationPollMs,
+        onFired: (firings) => {
+          for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
+          // Overdue or handed on: both operators' work lists change.
+          notifier.publish(workChanged(firings.flatMap((f) => f.operatorIds ?? [])));
+        },
+      })
+    : undefined;
   if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
-    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }] = await Promise.all([
-      import('../connectors/registry.js'),
-      import('../crm-core/repositories/channel-settings.repository.js'),
-      import('../router/client-directory.js'),
-    ]);
+    const [{ createConnectors }, { channelSettings, cursorStore }, { clientDirectory }, { livechatReader }] =
+      await Promise.all([
+        import('../connectors/registry.js'),
+        import('../crm-core/repositories/channel-settings.repository.js'),
+        import('../router/client-directory.js'),
+        import('../crm-core/repositories/widget.repository.js'),
+      ]);
     return createConnectors({
       config: {
         defaultCountry: config.defaultCountry,
         publicUrl: config.publicUrl,
         formRateLimit: config.formRateLimit,
         vendorApiUrls: config.vendorApiUrls,
+        trustProxy: config.trustProxy,
+        livechatRateLimit: config.livechatRateLimit,
+        livechatIpRateLimit: config.livechatIpRateLimit,
       },
       logger,
       bus,
       settings: channelSettings(db),
       cursors: cursorStore(db),
       clients: clientDirectory(db, config.defaultCountry),
+      livechat: livechatReader(db),
+      realtime,
       onUpdate: (vendor, kind, outcome) => metrics.updates.inc({ vendor, kind, outcome }),
     });
   }
@@ -142,6 +187,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     logger,
     db,
     bus,
+    realtime,
     metrics,
     connectors,
     api: runs('api'),
@@ -149,10 +195,14 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     messengerOutbox,
     onRegionsChanged: () => router?.invalidateRegions(),
   });
+  // The operator console (console/): served by API instances, bundled here from its TypeScript on the first
+  // start from source, read prebuilt from dist/console/ in production.
+  if (runs('api')) await app.register((await import('../console/serve.js')).consoleUi);
   for (const c of connectors) await c.start?.();
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
   messengerOutbox?.start();
+  scheduler?.start();
   logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
 
   let closing: Promise<void> | undefined;
@@ -160,6 +210,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     app,
     db,
     bus,
+    realtime,
     url,
     demo,
     close: () =>
@@ -170,8 +221,10 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         await app.close();
         await outbox?.stop();
         await messengerOutbox?.stop();
+        await scheduler?.stop();
         await subscription?.stop();
         await bus.close();
+        await realtime.close();
         await db.close();
       })()),
   };

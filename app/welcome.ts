@@ -1,12 +1,30 @@
 import { getForm, getLine } from '../crm-core/repositories/channel-settings.repository.js';
+import { findOperatorByLogin } from '../crm-core/repositories/session.repository.js';
+import { verifyPassword } from '../lib/password.js';
 import type { AppConfig } from './config.js';
-import { DEMO_LINE, DEMO_LINE_SECRET } from './demo-seed.js';
+import { DEMO_LINE, DEMO_LINE_SECRET, demoPassword } from './demo-seed.js';
 import type { Service } from './service.js';
 
 /** The demo's form and line, when they exist (seeded now or on an earlier start, and not removed since). */
 async function demoChannels(s: Service): Promise<{ form: boolean; line: boolean }> {
   const [form, line] = await Promise.all([getForm(s.db, 'demo'), getLine(s.db, DEMO_LINE.key)]);
   return { form: !!form?.active, line: !!line?.active && line.secret === DEMO_LINE_SECRET };
+}
+
+const DEMO_LOGINS = ['anna', 'boris', 'vera'];
+
+/**
+ * The demo operators whose console password is still the demo's (checked, not assumed: an administrator may
+ * have changed it since the seed). Only with DEMO_SEED on: a production start never tries passwords.
+ */
+async function demoSignIns(s: Service): Promise<string[]> {
+  const valid = await Promise.all(
+    DEMO_LOGINS.map(async (login) => {
+      const op = await findOperatorByLogin(s.db, login);
+      return op?.active && (await verifyPassword(demoPassword(login), op.password_hash)) ? login : undefined;
+    }),
+  );
+  return valid.filter((l): l is string => l !== undefined);
 }
 
 /**
@@ -23,6 +41,7 @@ export async function printWelcome(config: Readonly<AppConfig>, s: Service, toke
   const lines = [
     '',
     `contact-ingest is running (role ${config.role}, database ${s.db.kind}, bus ${s.bus.kind})`,
+    ...(config.role === 'all' || config.role === 'api' ? [`  console      ${base}/console/`] : []),
     `  API docs     ${base}/docs`,
     `  health       ${base}/healthz   ready ${base}/readyz   metrics ${base}/metrics`,
     `  admin token  ${config.adminToken}  ${tokenOrigin}`,
@@ -35,6 +54,12 @@ export async function printWelcome(config: Readonly<AppConfig>, s: Service, toke
     for (const o of s.demo.operators)
       lines.push(`  operator ${o.login.padEnd(6)} ${o.region.padEnd(17)} token ${o.token}`);
   }
+  const signIns = config.demoSeed ? await demoSignIns(s) : [];
+  if (signIns.length)
+    lines.push(
+      '',
+      `Console sign-in (${base}/console/): ${signIns.map((l) => `${l} / ${demoPassword(l)}`).join(',  ')}`,
+    );
   const demo = await demoChannels(s);
   lines.push('', 'Try:');
   if (demo.form)

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Publisher } from '../bus/bus.js';
 import type { VendorApiUrls } from '../channels/messengers.js';
 import type { ChannelSettings, ClientDirectory, CursorStore } from '../channels/settings.js';
+import type { LivechatReader } from '../channels/widgets.js';
 import type { Logger } from '../lib/logger.js';
+import type { RealtimeHub } from '../realtime/hub.js';
 
 /**
  * The one contract every channel connector implements. A connector turns its channel's wire format into
@@ -29,6 +31,12 @@ export interface ConnectorConfig {
   formRateLimit: number;
   /** Vendors' API roots (Telegram polling and webhook registration call the vendor). */
   vendorApiUrls: Readonly<VendorApiUrls>;
+  /** Take the client IP from X-Forwarded-For (the live chat's per-IP limits). */
+  trustProxy?: boolean;
+  /** Live-chat messages and contacts per visitor per minute (LIVECHAT_RATE_LIMIT). */
+  livechatRateLimit?: number;
+  /** Live-chat messages and contacts per IP address per minute (LIVECHAT_IP_RATE_LIMIT). */
+  livechatIpRateLimit?: number;
 }
 
 export interface ConnectorContext {
@@ -39,6 +47,10 @@ export interface ConnectorContext {
   cursors: CursorStore;
   /** Read-only "who is this caller?" for vendor protocols whose answer names the CRM entity (Bitrix24). */
   clients?: ClientDirectory;
+  /** The live chat's read-only view: widgets, a visitor's history, whether operators are online. */
+  livechat?: LivechatReader;
+  /** Real-time notices (operators' replies and typing to visitors' sockets, visitors' typing to consoles). */
+  realtime?: RealtimeHub;
   /**
    * Counts every vendor update a webhook or poller received, by what became of it. Vendors disable webhooks
    * that keep failing, so updates we do not handle are acknowledged; this is where they stay visible.

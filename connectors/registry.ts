@@ -1,6 +1,7 @@
 import type { ConnectorContext, ConnectorFactory } from './contract.js';
 import { createEmailConnector } from './email/connector.js';
 import { createInstagramConnector } from './instagram/index.js';
+import { createLivechatConnector } from './livechat/index.js';
 import { createStoreConnector } from './store/index.js';
 import { createTelegramConnector } from './telegram/index.js';
 import { createTelephonyConnector } from './telephony/index.js';
@@ -20,6 +21,7 @@ export const CONNECTORS: Record<string, ConnectorFactory> = {
   viber: createViberConnector,
   telegram: (ctx: ConnectorContext) => createTelegramConnector(ctx),
   store: createStoreConnector,
+  livechat: (ctx: ConnectorContext) => createLivechatConnector(ctx),
 };
 
 export const createConnectors = (ctx: ConnectorContext) => Object.values(CONNECTORS).map((make) => make(ctx));

@@ -14,6 +14,8 @@ import { AppError } from '../lib/errors.js';
 import { buildActivities } from './activities.js';
 import { leadTitle } from './activity-kind.js';
 import { assignOperators } from './assign.js';
+import type { Firing } from './automation/fire.js';
+import { automateRouted } from './automation/on-routed.js';
 import { callKey } from './call-merge.js';
 import { junkReturnFor, loadOwners } from './client-lookup.js';
 import { joinSharedContacts, withSharedPhone } from './contact-share.js';
@@ -39,6 +41,8 @@ export interface RouteOutcome {
   ownerId: number | null;
   activityId: number | null;
   createdLead: boolean;
+  /** What automation rules did on this contact (counted once the batch commits). */
+  automation?: Firing[];
 }
 
 /**
@@ -230,6 +234,15 @@ export async function routeBatch(
   await assignOperators(tx, [...needing], regions, { resolve, activityOf });
   // Store orders: the deal takes the buyer's operator, so it is written once the buyer has one.
   await writeOrderDeals(tx, decisions, resolve, activityOf);
+  // Automation last: condition rules give their tasks to the client's operator, chosen just above.
+  const fired = await automateRouted(
+    tx,
+    decisions.map((d, i) => ({ event: d.event, owner: resolve(d.target), activityId: built[i] ?? null })),
+  );
+  for (const o of outcomes) {
+    const f = fired.get(o.eventId);
+    if (f) (o as RouteOutcome).automation = f;
+  }
   return outcomes;
 }
 

@@ -21,6 +21,8 @@ export interface RouterDeps {
   defaultCountry?: string;
   /** Called after each committed batch (metrics, console notifications). */
   onRouted?: (events: InboundContact[], outcomes: RouteOutcome[]) => void;
+  /** Called after delivery statuses were applied (console notices). */
+  onStatuses?: (statuses: DeliveryStatus[]) => void;
   /**
    * How long one handler call waits for a database that is away before handing the batch back to the bus as
    * retriable (the bus then backs off, keeps its group membership, and calls again). Default 15 s.
@@ -163,6 +165,7 @@ export function createRouter(deps: RouterDeps): Router {
           ),
         { retries: 6, initialDelayMs: 20, maxDelayMs: 1_000 },
       );
+      deps.onStatuses?.(statuses);
       return [];
     } catch (error) {
       const cause = (error as Error).cause ?? error;

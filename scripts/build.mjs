@@ -4,7 +4,8 @@
  * dependencies (loading one file instead of a thousand from node_modules is most of a start's cost), split into
  * chunks at the composition root's per-role dynamic imports, so a router still never loads the connectors' IMAP,
  * MIME and SMTP libraries. The migrations' SQL is copied where crm-core/db/migrate.ts looks for it from a chunk
- * (dist/app/../migrations). Type checking is `npm run lint`'s job (tsc --noEmit); esbuild only strips the types.
+ * (dist/app/../migrations); the operator console is bundled into dist/console/. Type checking is `npm run
+ * lint`'s job (tsc --noEmit); esbuild only strips the types.
  */
 import { cpSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,7 +18,7 @@ const OUT = join(ROOT, 'dist');
  * Left to node_modules at run time: files they read from their own package directory (PGlite's WASM, the
  * Swagger UI's static assets, @fastify/swagger's package.json) and native add-ons nobody installs (pg-native).
  */
-const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-ui', 'pg-native'];
+const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-ui', 'pg-native', 'esbuild'];
 
 const started = Date.now();
 rmSync(OUT, { recursive: true, force: true });
@@ -39,6 +40,31 @@ const result = await build({
   logLevel: 'warning',
 });
 cpSync(join(ROOT, 'crm-core', 'migrations'), join(OUT, 'migrations'), { recursive: true });
+// The operator console's script and stylesheet (console/serve.ts reads them from dist/console/ instead of
+// bundling at start). The options are console/bundle.ts's, repeated here because this script runs without tsx.
+await build({
+  entryPoints: { app: join(ROOT, 'console', 'ui', 'main.tsx') },
+  outdir: join(OUT, 'console'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// The live chat's embeddable script, served at /widget.js (connectors/livechat/widget-script.ts reads it here).
+await build({
+  entryPoints: [join(ROOT, 'widget', 'main.ts')],
+  outfile: join(OUT, 'public', 'widget.js'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: 'es2019',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 console.log(
   `build: ${Object.keys(result.metafile.inputs).length} modules -> ${files.length} files in ${relative(process.cwd(), OUT) || OUT} (${Date.now() - started} ms)`,

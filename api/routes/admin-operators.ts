@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../crm-core/db/database.js';
 import * as repo from '../../crm-core/repositories/operator.repository.js';
+import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
 import { hashToken, newOperatorToken } from '../../crm-core/services/operator-tokens.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../crm-core/services/session.service.js';
 import { AppError } from '../../lib/errors.js';
@@ -13,7 +14,7 @@ const fields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
   email: { type: 'string', format: 'email', maxLength: 320 },
   extension: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9*#._-]+$' },
-  status: { type: 'string', enum: ['online', 'offline'] },
+  status: { type: 'string', enum: ['online', 'away', 'offline'] },
   active: s.bool,
   regionIds: { type: 'array', items: s.id, maxItems: 1000, uniqueItems: true },
   role: { type: 'string', enum: ['operator', 'supervisor', 'admin'] },
@@ -104,7 +105,12 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
     },
     async (request) => {
       const { password, ...input } = request.body;
-      const found = await db.transaction((tx) => repo.updateOperator(tx, request.params.id, input));
+      const found = await db.transaction(async (tx) => {
+        const ok = await repo.updateOperator(tx, request.params.id, input);
+        const status = input.active === false ? 'offline' : input.status;
+        if (ok && status) await operatorAvailabilityChanged(tx, request.params.id, status);
+        return ok;
+      });
       if (!found) throw notFound(request.params.id);
       if (password !== undefined) {
         await ctx.auth.sessions.setPassword(request.params.id, password);
@@ -123,7 +129,12 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
       schema: schema('Deactivate an operator', { params: s.idParams }, { 200: s.operator }, 400, 404),
     },
     async (request) => {
-      if (!(await repo.deactivateOperator(db, request.params.id))) throw notFound(request.params.id);
+      const found = await db.transaction(async (tx) => {
+        const ok = await repo.deactivateOperator(tx, request.params.id);
+        if (ok) await operatorAvailabilityChanged(tx, request.params.id, 'offline');
+        return ok;
+      });
+      if (!found) throw notFound(request.params.id);
       await ctx.auth.sessions.revokeAll(request.params.id);
       return load(db, request.params.id);
     },

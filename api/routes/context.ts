@@ -1,4 +1,5 @@
 import type { Database } from '../../crm-core/db/database.js';
+import type { Notifier } from '../../realtime/notices.js';
 import type { Auth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 
@@ -8,4 +9,6 @@ export interface RouteContext {
   config: Readonly<ApiConfig>;
   onRegionsChanged?: () => void;
   auth: Auth;
+  /** Console notices after a change commits (realtime/notices.ts); publishes nothing without a hub. */
+  notices: Notifier;
 }

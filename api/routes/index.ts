@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
+import { NO_NOTICES, type Notifier, sessionEnded } from '../../realtime/notices.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
 import { activityRoutes } from './activities.js';
+import { adminAutomationRoutes } from './admin-automation.js';
 import { adminChannelRoutes } from './admin-channels.js';
 import { adminCrmRoutes } from './admin-crm.js';
 import { adminMailboxRoutes } from './admin-mailboxes.js';
@@ -11,7 +13,10 @@ import { adminMessengerRoutes } from './admin-messengers.js';
 import { adminOperatorRoutes } from './admin-operators.js';
 import { adminRegionRoutes } from './admin-regions.js';
 import { adminStoreRoutes } from './admin-stores.js';
+import { adminWidgetRoutes } from './admin-widgets.js';
+import { cannedAnswerRoutes } from './canned-answers.js';
 import { clientRoutes } from './clients.js';
+import { consoleWorkRoutes } from './console-work.js';
 import type { RouteContext } from './context.js';
 import { dealRoutes } from './deals.js';
 import { duplicateRoutes } from './duplicates.js';
@@ -28,6 +33,8 @@ export interface ApiDeps {
   config: Readonly<ApiConfig>;
   /** Called after regions or their rules change, so the router stops using its cached copy. */
   onRegionsChanged?: () => void;
+  /** Console notices (presence, transfers); none when absent. */
+  notices?: Notifier;
 }
 
 /**
@@ -41,14 +48,17 @@ export interface ApiDeps {
 export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
+  const notices = deps.notices ?? NO_NOTICES;
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,
     onRegionsChanged: deps.onRegionsChanged,
+    notices,
     auth: createAuth({
       db: deps.db,
       adminToken: deps.config.adminToken,
       sessionTtlHours: deps.config.sessionTtlHours,
+      onSessionsEnded: (operatorId) => notices.publish([sessionEnded(operatorId)]),
     }),
   };
   sessionRoutes(app, ctx);
@@ -61,10 +71,14 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   adminMailboxRoutes(app, ctx);
   adminMessengerRoutes(app, ctx);
   adminStoreRoutes(app, ctx);
+  adminWidgetRoutes(app, ctx);
   leadWorkflowRoutes(app, ctx);
   duplicateRoutes(app, ctx);
   activityRoutes(app, ctx);
   dealRoutes(app, ctx);
   adminCrmRoutes(app, ctx);
+  consoleWorkRoutes(app, ctx);
+  cannedAnswerRoutes(app, ctx);
+  adminAutomationRoutes(app, ctx);
   reportRoutes(app, ctx);
 };

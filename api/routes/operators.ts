@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { operatorCounters } from '../../crm-core/repositories/activity.repository.js';
-import { getOperator, updateOperator } from '../../crm-core/repositories/operator.repository.js';
+import { slaOverdueCount } from '../../crm-core/repositories/automation-timer.repository.js';
+import { getOperator } from '../../crm-core/repositories/operator.repository.js';
+import { operatorAvailabilityChanged } from '../../crm-core/services/automation-hooks.service.js';
+import { setPresence } from '../../crm-core/services/presence.service.js';
 import { AppError } from '../../lib/errors.js';
 import { operatorOf } from '../auth.js';
 import type { RouteContext } from './context.js';
@@ -25,7 +28,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
       schema: {
         tags: ['operators'],
         summary:
-          "The caller's overdue and due-today planned activities, and open leads and deals with nothing planned",
+          "The caller's overdue and due-today planned activities, open leads and deals with nothing planned, and what is past a first-response SLA unanswered (slaOverdue)",
         description:
           'With the admin token, `operatorId` says whose counters; operators always get their own.',
         security,
@@ -37,6 +40,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
             dueToday: int,
             leadsWithoutPlanned: int,
             dealsWithoutPlanned: int,
+            slaOverdue: int,
           }),
           ...errors(400, 401, 404),
         },
@@ -53,33 +57,42 @@ export function operatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
         });
       }
       const c = await operatorCounters(ctx.db, operatorId, new Date(), tz);
+      const slaOverdue = await slaOverdueCount(ctx.db, operatorId);
       return {
         operatorId,
         overdue: c.overdue,
         dueToday: c.due_today,
         leadsWithoutPlanned: c.leads_without_planned,
         dealsWithoutPlanned: c.deals_without_planned,
+        slaOverdue,
       };
     },
   );
 
-  app.patch<{ Body: { status: 'online' | 'offline' } }>(
+  app.patch<{ Body: { status: 'online' | 'away' | 'offline' } }>(
     '/v1/operators/me/status',
     {
       onRequest: ctx.auth.requireOperator,
       schema: {
         tags: ['operators'],
-        summary: 'Set the caller online (takes new contacts) or offline',
+        summary: 'Set the caller online (takes new contacts), away (signed in, takes none) or offline',
         description:
-          'Operator token only; the admin changes an operator through PATCH /v1/admin/operators/:id.',
+          'Operator token or session only; the admin changes an operator through PATCH /v1/admin/operators/:id. ' +
+          "The operator's regions hear of it (`presence` notice on the console socket).",
         security,
-        body: body({ status: { type: 'string', enum: ['online', 'offline'] } }, ['status']),
+        body: body({ status: { type: 'string', enum: ['online', 'away', 'offline'] } }, ['status']),
         response: { 200: obj({ id: int, status: str }), ...errors(400, 401, 403) },
       },
     },
     async (request) => {
       const me = operatorOf(request);
-      await updateOperator(ctx.db, me, { status: request.body.status });
+      // Going offline schedules the offline_reassign rules' timers with the change (README "Automation").
+      const notices = await ctx.db.transaction(async (tx) => {
+        const n = await setPresence(tx, me, request.body.status);
+        await operatorAvailabilityChanged(tx, me, request.body.status);
+        return n;
+      });
+      ctx.notices.publish(notices);
       return { id: me, status: request.body.status };
     },
   );

@@ -1,6 +1,7 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperator } from '../../crm-core/repositories/operator.repository.js';
+import { listRegions } from '../../crm-core/repositories/region.repository.js';
 import { csrfTokenFor, PASSWORD_MAX, PASSWORD_MIN } from '../../crm-core/services/session.service.js';
 import { AppError } from '../../lib/errors.js';
 import { assertSameOrigin, operatorOf, SESSION_COOKIE, viewerOf } from '../auth.js';
@@ -25,6 +26,8 @@ const me = s.obj(
     operator: { ...s.operator, nullable: true },
     role: { type: 'string', enum: ['operator', 'supervisor', 'admin'] },
     regionIds: { type: 'array', items: s.int },
+    /** The caller's regions with their names (the console names a new caller's region with them). */
+    regions: { type: 'array', items: s.regionBrief },
     via: { type: 'string', enum: ['session', 'token'] },
     csrfToken: s.str,
     expiresAt: s.time,
@@ -35,6 +38,10 @@ const password = { type: 'string', minLength: 1, maxLength: PASSWORD_MAX } as co
 
 export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { sessions } = ctx.auth;
+  const regionsOf = async (ids: readonly number[]) =>
+    (await listRegions(ctx.db))
+      .filter((r) => ids.includes(r.id))
+      .map((r) => ({ id: r.id, code: r.code, name: r.name }));
 
   app.post<{ Body: { login: string; password: string } }>(
     '/v1/session',
@@ -70,6 +77,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
         operator: camel(op),
         role: op.role,
         regionIds: op.region_ids,
+        regions: await regionsOf(op.region_ids),
         via: 'session',
         csrfToken: signed.csrfToken,
         expiresAt: signed.expiresAt.toISOString(),
@@ -114,6 +122,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: RouteContext): void {
         operator: op ? camel(op) : null,
         role: v.role,
         regionIds: v.regionIds,
+        regions: await regionsOf(v.regionIds),
         via: request.sessionId ? 'session' : 'token',
         ...(request.sessionId ? { csrfToken: csrfTokenFor(request.sessionId) } : {}),
       };

@@ -3,9 +3,11 @@ import { isChannelKey } from '../../channels/settings.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { type CallGroupBy, callReport } from '../../crm-core/repositories/call-report.repository.js';
 import { getLine, SETTINGS_CACHE_MS } from '../../crm-core/repositories/channel-settings.repository.js';
+import { callRinging } from '../../crm-core/services/console-notices.js';
 import { bearerToken, safeEqual } from '../../lib/credentials.js';
 import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
+import { NO_NOTICES, type Notifier } from '../../realtime/notices.js';
 import { lookupClient } from '../../router/client-lookup.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
@@ -14,12 +16,17 @@ import { refuseUnsafeText } from '../validation.js';
 export interface TelephonyApiDeps {
   db: Database;
   config: Readonly<ApiConfig>;
+  /** Screen pop: the routing answer that names an operator tells their console (call.ringing). */
+  notices?: Notifier;
 }
 
 /**
  * Telephony reads for PBXs and supervisors: whom to ring for a caller (line token), and call reports (admin).
  */
-export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { db, config }) => {
+export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (
+  app,
+  { db, config, notices = NO_NOTICES },
+) => {
   await prepareAuth(app);
   // Reports are for administrators: the admin token or an operator with the admin role (token or session).
   const { requireAdmin } = createAuth({
@@ -55,6 +62,34 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (app, { 
         explicitRegionId: line.regionId,
         calledLine: line.number ?? line.key,
       });
+      // The PBX rings the operator it is told: their console pops the caller's card (after the answer is built,
+      // never delaying it; a lost notice costs the pop, not the call).
+      const phone = r.found
+        ? (r.matchedBy.find((i) => i.kind === 'phone')?.value ?? req.query.from ?? '')
+        : '';
+      if (r.found && r.responsible?.active) {
+        notices.publish([
+          callRinging({
+            operatorId: r.responsible.id,
+            phone,
+            line: line.key,
+            client: { entityType: r.entityType, entityId: r.entityId, name: r.name },
+            known: true,
+          }),
+        ]);
+      } else if (!r.found && r.wouldAssign.operatorId != null) {
+        notices.publish([
+          callRinging({
+            operatorId: r.wouldAssign.operatorId,
+            phone: r.identities.find((i) => i.kind === 'phone')?.value ?? req.query.from ?? '',
+            line: line.key,
+            client: null,
+            known: false,
+            regionId: r.wouldAssign.regionId,
+            source: line.source ?? line.name,
+          }),
+        ]);
+      }
       if (r.found) {
         return {
           known: true,

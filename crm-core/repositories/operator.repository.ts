@@ -7,7 +7,7 @@ export interface OperatorRow {
   name: string;
   email: string | null;
   extension: string | null;
-  status: 'online' | 'offline';
+  status: 'online' | 'away' | 'offline';
   active: boolean;
   role: Role;
   /** Whether a password is set (the hash itself never leaves the session repository). */
@@ -43,7 +43,7 @@ export interface OperatorInput {
   name: string;
   email?: string | null;
   extension?: string | null;
-  status?: 'online' | 'offline';
+  status?: 'online' | 'away' | 'offline';
   active?: boolean;
   role?: Role;
   regionIds?: number[];
@@ -150,4 +150,22 @@ export async function operatorsByExtensions(
     [extensions],
   );
   return new Map(r.rows.map((x) => [x.extension, x.id]));
+}
+
+/**
+ * The supervisor an escalation goes to: an active supervisor of the region other than `exclude`, one who is
+ * online first, then the lowest id (a stable choice).
+ */
+export async function regionSupervisor(
+  db: Queryable,
+  regionId: number,
+  exclude: number | null,
+): Promise<number | undefined> {
+  const r = await db.query<{ id: number }>(
+    `SELECT o.id FROM operators o JOIN operator_regions r ON r.operator_id = o.id
+      WHERE r.region_id = $1 AND o.role = 'supervisor' AND o.active AND o.id IS DISTINCT FROM $2
+      ORDER BY (o.status = 'online') DESC, o.id LIMIT 1`,
+    [regionId, exclude],
+  );
+  return r.rows[0]?.id;
 }

@@ -51,8 +51,14 @@ export interface SessionOperator {
 }
 
 /**
- * The live session's operator, sliding its expiry forward by ttlMs in the same statement. Nothing for an
- * unknown, expired or revoked session, or a deactivated operator.
+ * Sessions slide their expiry at most once a minute: a console makes many requests a minute, and writing the
+ * session row on each of them would turn every read into a write (row churn, WAL) for no visible gain.
+ */
+const SESSION_TOUCH_EVERY_SEC = 60;
+
+/**
+ * The live session's operator, sliding its expiry forward by ttlMs in the same statement (when it was last
+ * slid more than a minute ago). Nothing for an unknown, expired or revoked session, or a deactivated operator.
  */
 export async function useSession(
   db: Queryable,
@@ -60,30 +66,32 @@ export async function useSession(
   ttlMs: number,
 ): Promise<SessionOperator | undefined> {
   const r = await db.query<SessionOperator>(
-    `WITH s AS (
-       UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2::float8 / 1000)
+    `WITH live AS (
+       SELECT id_hash, operator_id, expires_at, last_seen_at FROM sessions
         WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > now()
           AND EXISTS (SELECT 1 FROM operators o WHERE o.id = sessions.operator_id AND o.active)
-        RETURNING operator_id, expires_at
+     ), touched AS (
+       UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2::float8 / 1000)
+        WHERE id_hash IN (SELECT id_hash FROM live WHERE last_seen_at < now() - make_interval(secs => $3))
+        RETURNING expires_at
      )
-     SELECT s.operator_id, o.role, s.expires_at,
+     SELECT l.operator_id, o.role, COALESCE((SELECT expires_at FROM touched), l.expires_at) AS expires_at,
             COALESCE(array_agg(r.region_id ORDER BY r.region_id) FILTER (WHERE r.region_id IS NOT NULL), '{}') AS region_ids
-       FROM s JOIN operators o ON o.id = s.operator_id
+       FROM live l JOIN operators o ON o.id = l.operator_id
        LEFT JOIN operator_regions r ON r.operator_id = o.id
-      GROUP BY s.operator_id, o.role, s.expires_at`,
-    [idHash, ttlMs],
+      GROUP BY l.operator_id, o.role, l.expires_at`,
+    [idHash, ttlMs, SESSION_TOUCH_EVERY_SEC],
   );
   return r.rows[0];
 }
 
-export async function revokeSession(db: Queryable, idHash: string): Promise<boolean> {
-  return (
-    (
-      await db.query('UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL', [
-        idHash,
-      ])
-    ).rowCount > 0
+/** Revokes one session; the operator it belonged to, or undefined if it was not live. */
+export async function revokeSession(db: Queryable, idHash: string): Promise<number | undefined> {
+  const r = await db.query<{ operator_id: number }>(
+    'UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL RETURNING operator_id',
+    [idHash],
   );
+  return r.rows[0]?.operator_id;
 }
 
 /** Revokes every live session of the operator except `keepIdHash` (the caller's own, after a password change). */
@@ -142,4 +150,15 @@ export async function recordFailure(
 
 export async function clearFailures(db: Queryable, key: string): Promise<void> {
   await db.query('DELETE FROM sign_in_failures WHERE key = $1', [key]);
+}
+
+/** Which of these sessions are still live, without sliding them (an open console socket is not activity). */
+export async function liveSessionHashes(db: Queryable, idHashes: string[]): Promise<Set<string>> {
+  if (idHashes.length === 0) return new Set();
+  const r = await db.query<{ id_hash: string }>(
+    `SELECT s.id_hash FROM sessions s JOIN operators o ON o.id = s.operator_id AND o.active
+      WHERE s.id_hash = ANY($1::text[]) AND s.revoked_at IS NULL AND s.expires_at > now()`,
+    [idHashes],
+  );
+  return new Set(r.rows.map((x) => x.id_hash));
 }

@@ -65,6 +65,8 @@ export interface SessionService {
   /** The viewer behind a session id, sliding its expiry; undefined if the session is not live. */
   resolve(sessionId: string): Promise<(Viewer & { operatorId: number; expiresAt: Date }) | undefined>;
   signOut(sessionId: string): Promise<void>;
+  /** Which of these session ids are still live (not revoked, not expired), without sliding their expiry. */
+  live(sessionIds: string[]): Promise<Set<string>>;
   revokeAll(operatorId: number): Promise<number>;
   setPassword(operatorId: number, password: string): Promise<boolean>;
   changePassword(operatorId: number, current: string, next: string, keepSessionId?: string): Promise<void>;
@@ -84,6 +86,8 @@ function checkStrength(password: string, field: string) {
 export function createSessionService(
   db: Database,
   policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+  /** Told after an operator's sessions were ended (sign-out, revocation, password change): sockets close. */
+  onEnded: (operatorId: number) => void = () => {},
 ): SessionService {
   const block = (free: number) => (failures: number) =>
     failures < free ? 0 : Math.min(policy.maxBlockMs, policy.baseBlockMs * 2 ** (failures - free));
@@ -131,10 +135,21 @@ export function createSessionService(
     },
 
     async signOut(sessionId) {
-      await repo.revokeSession(db, hashSessionId(sessionId));
+      const operatorId = await repo.revokeSession(db, hashSessionId(sessionId));
+      if (operatorId !== undefined) onEnded(operatorId);
     },
 
-    revokeAll: (operatorId) => repo.revokeOperatorSessions(db, operatorId),
+    async live(sessionIds) {
+      const hashes = new Map(sessionIds.map((id) => [hashSessionId(id), id]));
+      const live = await repo.liveSessionHashes(db, [...hashes.keys()]);
+      return new Set([...live].map((h) => hashes.get(h)!));
+    },
+
+    async revokeAll(operatorId) {
+      const n = await repo.revokeOperatorSessions(db, operatorId);
+      if (n > 0) onEnded(operatorId);
+      return n;
+    },
 
     async setPassword(operatorId, password) {
       checkStrength(password, 'password');
@@ -157,6 +172,7 @@ export function createSessionService(
           keepSessionId ? hashSessionId(keepSessionId) : null,
         );
       });
+      onEnded(operatorId);
     },
   };
 }

@@ -1,8 +1,11 @@
 import type { Queryable } from '../db/database.js';
 import { type ActivityRow, insertActivity, type NewActivity } from '../repositories/activity.repository.js';
 
-/** Who made a change: an operator through the API, or the router on a client's contact. */
-export type Actor = { kind: 'operator'; operatorId: number } | { kind: 'router'; eventId: string };
+/** Who made a change: an operator through the API, the router on a client's contact, or an automation rule. */
+export type Actor =
+  | { kind: 'operator'; operatorId: number }
+  | { kind: 'router'; eventId: string }
+  | { kind: 'automation'; ruleId: number };
 
 /**
  * A workflow record on an entity's timeline (activity type 'system', completed at once): a status or stage

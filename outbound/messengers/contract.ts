@@ -1,6 +1,12 @@
-import type { MessengerAccountSettings, MessengerVendor, VendorApiUrls } from '../../channels/messengers.js';
+import type { MessengerAccountSettings, VendorApiUrls } from '../../channels/messengers.js';
+import type { LivechatAccount } from '../../channels/widgets.js';
 import type { Attachment } from '../../event/inbound-contact.js';
 import type { Logger } from '../../lib/logger.js';
+import type { RealtimeHub } from '../../realtime/hub.js';
+
+/** What a reply can go out through: a messenger account, or a live-chat widget. */
+export type SenderAccount = MessengerAccountSettings | LivechatAccount;
+export type SenderVendor = SenderAccount['vendor'];
 
 /**
  * The one contract every messenger's outbound side implements: send an operator's message to a chat, and fetch
@@ -20,6 +26,9 @@ export interface OutgoingMessage {
    * get it (VK random_id is derived from it), so a retry after a lost answer is not a second message.
    */
   idempotencyKey: string;
+  /** Our message row and its conversation (the live chat announces the message by its id). */
+  messageId?: number;
+  conversationId?: number;
 }
 
 export interface SendResult {
@@ -72,7 +81,7 @@ export class VendorSendError extends Error {
   }
 }
 
-export interface MessengerSender<A extends MessengerAccountSettings = MessengerAccountSettings> {
+export interface MessengerSender<A extends SenderAccount = SenderAccount> {
   readonly vendor: A['vendor'];
   /**
    * True when the vendor deduplicates sends by OutgoingMessage.idempotencyKey (VK random_id): an attempt cut
@@ -89,7 +98,9 @@ export interface SenderDeps {
   logger: Logger;
   /** Per-request timeout in ms (default 10 s). */
   timeoutMs?: number;
+  /** The real-time hub: the live chat delivers through it to the visitor's socket. */
+  realtime?: RealtimeHub;
 }
 
 export type SenderFactory = (deps: SenderDeps) => MessengerSender;
-export type SenderRegistry = Partial<Record<MessengerVendor, SenderFactory>>;
+export type SenderRegistry = Partial<Record<SenderVendor, SenderFactory>>;

@@ -1,7 +1,6 @@
-import type { MessengerVendor, VendorApiUrls } from '../../channels/messengers.js';
+import type { VendorApiUrls } from '../../channels/messengers.js';
 import type { Database } from '../../crm-core/db/database.js';
 import { closeIdleConversations } from '../../crm-core/repositories/conversation.repository.js';
-import { getMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import {
   type ClaimedReply,
   claimDueReplies,
@@ -14,7 +13,9 @@ import {
 import { stableUuid } from '../../event/stable-id.js';
 import type { Logger } from '../../lib/logger.js';
 import { backoffDelay, retry } from '../../lib/retry.js';
-import { type MessengerSender, type SenderRegistry, VendorSendError } from './contract.js';
+import type { RealtimeHub } from '../../realtime/hub.js';
+import { channelAccount } from './channel-account.js';
+import { type MessengerSender, type SenderRegistry, type SenderVendor, VendorSendError } from './contract.js';
 import { SENDER_FACTORIES } from './registry.js';
 
 /**
@@ -58,12 +59,23 @@ export interface MessengerOutboxDeps {
   /** Conversations idle this long are closed by each pass (CONVERSATION_IDLE_HOURS); unset: not swept here. */
   conversationIdleHours?: number;
   options?: MessengerOutboxOptions;
+  /** The real-time hub, for the live chat's sender. */
+  realtime?: RealtimeHub;
+  /** Told after a reply's status changed (sent, failed), for the console; must not throw. */
+  onStatus?: (change: ReplyStatusChange) => void;
+}
+
+export interface ReplyStatusChange {
+  conversationId: number;
+  messageId: number;
+  status: 'sent' | 'failed';
+  error?: { code: string; message: string };
 }
 
 export interface MessengerOutbox {
   readonly leaseMs: number;
   /** The sender of a vendor (also used to fetch clients' files); undefined when none is registered. */
-  senderFor(vendor: MessengerVendor): MessengerSender | undefined;
+  senderFor(vendor: SenderVendor): MessengerSender | undefined;
   /** Sends a row its caller claimed; resolves with the outcome, or 'sending' after waitMs. */
   deliverClaimed(row: ClaimedReply, waitMs?: number): Promise<ReplyOutcome>;
   runOnce(): Promise<{ attempted: number; closed: number }>;
@@ -93,18 +105,18 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
   const { db } = deps;
   const log = deps.logger.child({ component: 'messenger-outbox' });
   const registry = deps.registry ?? SENDER_FACTORIES;
-  const senders = new Map<MessengerVendor, MessengerSender>();
+  const senders = new Map<SenderVendor, MessengerSender>();
   const inFlight = new Set<Promise<unknown>>();
   let wake: () => void = () => undefined;
   let loop: Promise<void> | undefined;
   let stopped = false;
   let sweptAt = 0;
 
-  function senderFor(vendor: MessengerVendor): MessengerSender | undefined {
+  function senderFor(vendor: SenderVendor): MessengerSender | undefined {
     let s = senders.get(vendor);
     const factory = registry[vendor];
     if (!s && factory) {
-      s = factory({ urls: deps.urls, logger: deps.logger.child({ vendor }) });
+      s = factory({ urls: deps.urls, logger: deps.logger.child({ vendor }), realtime: deps.realtime });
       senders.set(vendor, s);
     }
     return s;
@@ -139,6 +151,12 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
     response?: unknown,
   ): Promise<ReplyOutcome> {
     await markReplyFailed(db, row.id, row.attempts, { code, message: error }, response);
+    deps.onStatus?.({
+      conversationId: row.conversation_id,
+      messageId: row.message_id,
+      status: 'failed',
+      error: { code, message: error },
+    });
     log.error({ replyId: row.id, attempt: row.attempts, code, error }, 'reply: failed permanently');
     return { status: 'failed', code, error };
   }
@@ -151,7 +169,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
     }, o.leaseMs / 3);
     heartbeat.unref();
     try {
-      const account = await getMessengerAccount(db, row.account_key);
+      const account = await channelAccount(db, row.channel, row.account_key);
       if (!account)
         return await giveUp(row, 'account_deleted', `account ${row.account_key} no longer exists`);
       if (!account.active)
@@ -174,6 +192,8 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
           chatId: row.chat_id,
           ...row.payload,
           idempotencyKey: stableUuid('messenger-reply', String(row.operator_id), row.idempotency_key),
+          messageId: row.message_id,
+          conversationId: row.conversation_id,
         });
       } catch (err) {
         if (err instanceof VendorSendError) {
@@ -201,6 +221,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
             shouldRetry: () => true,
           },
         );
+        deps.onStatus?.({ conversationId: row.conversation_id, messageId: row.message_id, status: 'sent' });
       } catch (err) {
         log.error({ err, replyId: row.id }, 'reply: sent, but the database did not record it');
       }

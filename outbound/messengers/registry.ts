@@ -1,5 +1,6 @@
 import type { SenderFactory, SenderRegistry } from './contract.js';
 import { createInstagramSender } from './instagram.sender.js';
+import { createLivechatSender } from './livechat.sender.js';
 import { createTelegramSender } from './telegram.sender.js';
 import { createViberSender } from './viber.sender.js';
 import { createVkSender } from './vk.sender.js';
@@ -17,4 +18,5 @@ export const SENDER_FACTORIES: SenderRegistry = {
   vk: createVkSender as SenderFactory,
   viber: createViberSender as SenderFactory,
   telegram: createTelegramSender,
+  livechat: createLivechatSender as SenderFactory,
 };

@@ -1,6 +1,5 @@
 import type { Database } from '../../crm-core/db/database.js';
 import * as conv from '../../crm-core/repositories/conversation.repository.js';
-import { getMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import {
   type ClaimedReply,
   findReplyByKey,
@@ -10,6 +9,7 @@ import {
   type ReplyPayload,
 } from '../../crm-core/repositories/messenger-outbox.repository.js';
 import { AppError } from '../../lib/errors.js';
+import { channelAccount } from './channel-account.js';
 
 /** WhatsApp's customer-service window: free-form messages only within 24 h of the client's last message. */
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
@@ -59,7 +59,7 @@ export async function createMessengerReply(
     const c = (await conv.conversationsByIds(tx, [req.conversationId]))[0];
     if (!c)
       throw new AppError('NOT_FOUND', `id: conversation ${req.conversationId} not found`, { fields: ['id'] });
-    const account = await getMessengerAccount(tx, c.account_key);
+    const account = await channelAccount(tx, c.channel, c.account_key);
     if (!account) {
       throw new AppError(
         'UNPROCESSABLE',

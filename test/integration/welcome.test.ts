@@ -13,9 +13,9 @@ describe('start banner', () => {
   });
   afterAll(async () => t?.drop());
 
-  const banner = async () => {
+  const banner = async (demoSeed = 'false') => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    const config = loadConfig({ ADMIN_TOKEN: 'a'.repeat(20), DEMO_SEED: 'false', LOG_LEVEL: 'silent' });
+    const config = loadConfig({ ADMIN_TOKEN: 'a'.repeat(20), DEMO_SEED: demoSeed, LOG_LEVEL: 'silent' });
     await printWelcome(config, { db: t.db, bus: { kind: 'memory' } } as unknown as Service);
     const text = log.mock.calls.map((c) => String(c[0])).join('\n');
     log.mockRestore();
@@ -31,5 +31,15 @@ describe('start banner', () => {
     const seeded = await banner();
     expect(seeded).toContain('/v1/forms/demo');
     expect(seeded).toContain('/v1/telephony/generic');
+  });
+
+  it("gives the console's address and the demo operators' sign-ins while their password is still the demo's", async () => {
+    const text = await banner('true');
+    expect(text).toContain('/console/');
+    expect(text).toContain('anna / demo-anna');
+    await t.db.query("UPDATE operators SET password_hash = NULL WHERE login = 'boris'");
+    const changed = await banner('true');
+    expect(changed).toContain('vera / demo-vera');
+    expect(changed).not.toContain('boris / demo-boris');
   });
 });

@@ -7,6 +7,7 @@ import { createTelephonyConnector } from '../../connectors/telephony/index.js';
 import { createWebformConnector } from '../../connectors/webform/index.js';
 import { channelSettings, cursorStore } from '../../crm-core/repositories/channel-settings.repository.js';
 import { createLogger } from '../../lib/logger.js';
+import { createMemoryHub } from '../../realtime/memory-hub.js';
 import { clientDirectory } from '../../router/client-directory.js';
 import { RecordingPublisher } from './connector-doubles.js';
 import type { TestDatabase } from './db.js';
@@ -50,6 +51,7 @@ export async function buildEdgeApp(t: TestDatabase, env: Record<string, string> 
     config,
     logger,
     db: t.db,
+    realtime: createMemoryHub(),
     metrics: createMetrics(),
     connectors: [createWebformConnector(ctx), createTelephonyConnector(ctx)],
     api: true,

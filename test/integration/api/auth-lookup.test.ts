@@ -220,13 +220,13 @@ for (const backend of await apiBackends()) {
           method: 'PATCH',
           url: '/v1/operators/me/status',
           headers: bearer(a.tokens.vera!),
-          payload: { status: 'away' },
+          payload: { status: 'busy' },
         });
         expect(bad.statusCode).toBe(400);
         expect(bad.json().error).toMatchObject({
           code: 'VALIDATION',
           fields: ['status'],
-          message: 'status: must be one of online, offline',
+          message: 'status: must be one of online, away, offline',
         });
       });
     });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../../app/config.js';
 import { createTelephonyConnector } from '../../../connectors/telephony/index.js';
 import { createWebformConnector } from '../../../connectors/webform/index.js';
 import { createLogger } from '../../../lib/logger.js';
+import { createMemoryHub } from '../../../realtime/memory-hub.js';
 import { MemoryChannelSettings, noCursors, RecordingPublisher } from '../../support/connector-doubles.js';
 import { createTestPglite, type TestDatabase } from '../../support/db.js';
 
@@ -77,6 +78,7 @@ describe('API OpenAPI document', () => {
       config,
       logger: ctx.logger,
       db: t.db,
+      realtime: createMemoryHub(),
       metrics: createMetrics(),
       connectors: [createWebformConnector(ctx), createTelephonyConnector(ctx)],
       api: true,

@@ -7,6 +7,7 @@ import { buildServer } from '../../../api/server.js';
 import { seedDemo } from '../../../app/demo-seed.js';
 import { createLogger } from '../../../lib/logger.js';
 import { createMessengerOutbox } from '../../../outbound/messengers/outbox.js';
+import { createMemoryHub } from '../../../realtime/memory-hub.js';
 import { ADMIN_TOKEN, admin, apiBackends, bearer } from '../../support/api-app.js';
 import type { TestDatabase } from '../../support/db.js';
 
@@ -44,6 +45,7 @@ for (const backend of await apiBackends()) {
         config: { adminToken: ADMIN_TOKEN, defaultCountry: 'RU', trustProxy: false },
         logger,
         db: t.db,
+        realtime: createMemoryHub(),
         metrics: createMetrics(),
         connectors: [],
         api: true,
@@ -330,6 +332,27 @@ for (const backend of await apiBackends()) {
       '/v1/admin/regions': adminOnly('/v1/admin/regions'),
       '/v1/admin/regions/{id}': adminOnly('/v1/admin/regions/1'),
       '/v1/admin/settings/default-operator': adminOnly('/v1/admin/settings/default-operator'),
+      '/v1/console/work': async (who) => {
+        // The console's work list follows the same rule: own + the region's queue, supervisors their regions.
+        const r = await get(who, '/v1/console/work');
+        expect(r.statusCode, r.body).toBe(200);
+        const items = r.json().items as { kind: string; id: number; queued: boolean }[];
+        const of = (kind: string) => items.filter((i) => i.kind === kind);
+        expect(ids(of('lead'), lead), who).toEqual(SEES[who]);
+        const queued = ids(
+          of('lead').filter((i) => i.queued),
+          lead,
+        );
+        expect(queued, who).toEqual(SEES[who].filter((k) => k === 'Q' || k === 'S'));
+        const conversations = { anna: ['A'], vera: ['V'], sofia: ['A'], admin: ['A', 'V'], adam: ['A', 'V'] };
+        expect(ids(of('conversation'), conversation), who).toEqual(conversations[who]);
+        expect(r.json().counters === null, who).toBe(who === 'admin');
+      },
+      '/v1/canned-answers': async (who) => {
+        const r = await get(who, '/v1/canned-answers');
+        expect(r.statusCode, r.body).toBe(200);
+      },
+      '/v1/admin/canned-answers': adminOnly('/v1/admin/canned-answers'),
       '/v1/admin/forms': adminOnly('/v1/admin/forms'),
       '/v1/admin/forms/{key}': adminOnly('/v1/admin/forms/demo'),
       '/v1/admin/telephony-lines': adminOnly('/v1/admin/telephony-lines'),
@@ -337,7 +360,17 @@ for (const backend of await apiBackends()) {
       '/v1/admin/mailboxes': adminOnly('/v1/admin/mailboxes'),
       '/v1/admin/messengers': adminOnly('/v1/admin/messengers'),
       '/v1/admin/stores': adminOnly('/v1/admin/stores'),
+      '/v1/admin/widgets': adminOnly('/v1/admin/widgets'),
+      '/v1/admin/widgets/{key}': async (who) => {
+        const r = await get(who, '/v1/admin/widgets/none');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
+      },
       '/v1/admin/settings/junk-return': adminOnly('/v1/admin/settings/junk-return'),
+      '/v1/admin/automation-rules': adminOnly('/v1/admin/automation-rules'),
+      '/v1/admin/automation-rules/{id}': async (who) => {
+        const r = await get(who, '/v1/admin/automation-rules/999999');
+        expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);
+      },
       '/v1/admin/stores/{key}': async (who) => {
         const r = await get(who, '/v1/admin/stores/none');
         expect(r.statusCode).toBe(who === 'admin' || who === 'adam' ? 404 : 403);

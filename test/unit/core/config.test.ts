@@ -44,6 +44,12 @@ describe('loadConfig', () => {
       for (const v of ['PORT', 'DEFAULT_COUNTRY', 'FORM_RATE_LIMIT']) expect(msg).toContain(v);
     }
   });
+  it('reads the automation poll interval, refusing one that is not a number of milliseconds in range', () => {
+    expect(loadConfig({}).automationPollMs).toBe(1_000);
+    expect(loadConfig({ AUTOMATION_POLL_MS: '250' }).automationPollMs).toBe(250);
+    for (const bad of ['0', '10', 'soon', '1.5', '3600001'])
+      expect(() => loadConfig({ AUTOMATION_POLL_MS: bad }), bad).toThrow(/AUTOMATION_POLL_MS/);
+  });
   it('refuses split roles without a real database and bus', () => {
     expect(() => loadConfig({ ROLE: 'router' })).toThrow(/ROLE.*DATABASE_URL and KAFKA_BROKERS/);
   });

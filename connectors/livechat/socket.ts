@@ -1,0 +1,414 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { isChannelKey } from '../../channels/settings.js';
+import { type LivechatReader, visitorTopic, type WidgetSettings } from '../../channels/widgets.js';
+import type { BusEvent } from '../../event/bus-event.js';
+import { AppError, isAppError } from '../../lib/errors.js';
+import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
+import type { ConnectorContext } from '../contract.js';
+import { contactEvent, deliveredStatus, messageEvent, type PageContext, pageUrl } from './events.js';
+import { checkContact, checkMessage } from './frames.js';
+import { originAllowed } from './origin.js';
+import { CLOSE, type ServerFrame, WIDGET_WS_PATH } from './protocol.js';
+import { createRateLimiter } from './rate-limit.js';
+import { isVisitorToken, newVisitorToken, visitorIdOf } from './visitor.js';
+
+export interface LivechatOptions {
+  /** Messages and contacts one visitor may send per minute (LIVECHAT_RATE_LIMIT). */
+  visitorPerMinute: number;
+  /** Messages and contacts from one IP address per minute, all its visitors together (LIVECHAT_IP_RATE_LIMIT). */
+  ipPerMinute: number;
+  /** New sockets from one IP address per minute (page views, reconnects). */
+  connectionsPerMinute: number;
+  historyLimit: number;
+  /** Newest messages repeated in every history, so one committed late with a lower id is not skipped. */
+  historyOverlap: number;
+  heartbeatMs: number;
+}
+
+export const LIVECHAT_DEFAULTS: LivechatOptions = {
+  visitorPerMinute: 20,
+  ipPerMinute: 60,
+  connectionsPerMinute: 60,
+  historyLimit: 200,
+  historyOverlap: 20,
+  heartbeatMs: 25_000,
+};
+
+const BUS_RETRY_AFTER_SEC = 5;
+const TYPING_EVERY_MS = 1_500;
+const DELIVERED_WAIT_MS = 250;
+const NOTICE_TEXT_MAX = 6_000;
+const DELIVERED_TRIES = 40;
+/** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
+const MAX_BUFFERED = 1 << 20;
+
+interface Visitor {
+  id: string;
+  ws: WebSocket;
+  widget: WidgetSettings;
+  visitorId: string;
+  ip: string;
+  page: PageContext;
+  name?: string;
+  conversationId?: number;
+  stops: Map<string, () => void>;
+  alive: boolean;
+  typedAt: number;
+  work: Promise<void>;
+}
+
+export interface LivechatSocketDeps {
+  ctx: ConnectorContext;
+  reader: LivechatReader;
+  realtime: RealtimeHub;
+  options: LivechatOptions;
+}
+
+/**
+ * The visitor socket, GET /v1/widget/ws (CONSOLE-PROTOCOL.md): `ws` in noServer mode on Fastify's HTTP server.
+ * Refusals come as close codes after the handshake (a browser shows a refused upgrade only as "failed"): an unknown
+ * widget 4404, an origin not allowed 4403, too many sockets from one address 4429, all before any frame is sent.
+ * Then: hello (token, history after `after`, whether an operator is online, the widget's look); visitor frames are
+ * handled one at a time in order; a message is acknowledged only once the bus has it (durable), so the widget
+ * resends what was not acknowledged, with the same clientId, which makes the resend the same event.
+ */
+export function attachLivechatSocket(
+  app: FastifyInstance,
+  deps: LivechatSocketDeps,
+): { readonly size: number } {
+  const { ctx, reader, realtime, options: o } = deps;
+  const log = ctx.logger.child({ connector: 'livechat' });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
+  const visitors = new Set<Visitor>();
+  const perVisitor = createRateLimiter(o.visitorPerMinute);
+  const perIp = createRateLimiter(o.ipPerMinute);
+  const connections = createRateLimiter(o.connectionsPerMinute);
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== WIDGET_WS_PATH) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      accept(ws, req).catch((err) => {
+        log.warn({ err }, 'visitor socket refused after an error');
+        ws.close(1011, 'server error');
+      });
+    });
+  };
+  app.server.on('upgrade', onUpgrade);
+
+  async function accept(ws: WebSocket, req: IncomingMessage) {
+    // Frames that arrive while the widget is looked up wait; nothing is handled before the checks pass.
+    const early: string[] = [];
+    const hold = (raw: unknown) => early.push(String(raw));
+    ws.on('message', hold);
+    const ip = clientIp(req, ctx.config.trustProxy === true);
+    if (connections.take(ip) !== undefined) return ws.close(CLOSE.rateLimited, 'too many connections');
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const key = q.get('widget');
+    const widget = isChannelKey(key) ? await reader.getWidget(key) : undefined;
+    if (!widget?.active) return ws.close(CLOSE.unknownWidget, 'unknown widget');
+    if (!originAllowed(req.headers.origin, widget.allowedOrigins)) {
+      log.info(
+        { widget: widget.key, origin: req.headers.origin },
+        'visitor socket refused: origin not allowed',
+      );
+      ctx.onUpdate?.('livechat', 'connection', 'unauthorized');
+      return ws.close(CLOSE.forbidden, 'origin not allowed');
+    }
+    const given = q.get('visitor');
+    const token = isVisitorToken(given) ? given : newVisitorToken();
+    const after = Number(q.get('after'));
+    const v: Visitor = {
+      id: randomUUID(),
+      ws,
+      widget,
+      visitorId: visitorIdOf(widget.key, token),
+      ip,
+      page: { url: pageUrl(q.get('page')), referrer: pageUrl(q.get('referrer')) },
+      stops: new Map(),
+      alive: true,
+      typedAt: 0,
+      work: Promise.resolve(),
+    };
+    listen(v, visitorTopic(widget.key, v.visitorId), (n) => onVisitorNotice(v, n));
+    const [history, online, conversationId] = await Promise.all([
+      reader.history(widget.key, v.visitorId, {
+        after: Number.isSafeInteger(after) && after > 0 ? after : undefined,
+        limit: o.historyLimit,
+        overlap: o.historyOverlap,
+      }),
+      reader.operatorsOnline(widget.regionId),
+      reader.conversationId(widget.key, v.visitorId),
+    ]);
+    if (ws.readyState !== ws.OPEN) return drop(v);
+    visitors.add(v);
+    follow(v, conversationId);
+    ws.off('message', hold);
+    ws.on('message', (raw, isBinary) => enqueue(v, isBinary ? '' : String(raw)));
+    ws.on('pong', () => {
+      v.alive = true;
+    });
+    ws.on('close', () => drop(v));
+    ws.on('error', () => drop(v));
+    send(v, {
+      type: 'hello',
+      visitor: token,
+      history,
+      online,
+      config: { colors: widget.colors, texts: widget.texts, preChat: widget.preChat },
+    });
+    for (const raw of early) enqueue(v, raw);
+  }
+
+  function enqueue(v: Visitor, raw: string) {
+    v.work = v.work
+      .then(() => onFrame(v, raw))
+      .catch((err) => {
+        log.warn({ err, widget: v.widget.key }, 'visitor frame failed');
+        send(v, { type: 'error', code: 'INTERNAL', message: 'something went wrong; send again' });
+      });
+  }
+
+  function send(v: Visitor, frame: ServerFrame) {
+    if (v.ws.readyState !== v.ws.OPEN) return false;
+    if (v.ws.bufferedAmount > MAX_BUFFERED) {
+      v.ws.terminate();
+      return false;
+    }
+    v.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function listen(v: Visitor, topic: string, listener: (n: RealtimeNotice) => void) {
+    if (!v.stops.has(topic)) v.stops.set(topic, realtime.subscribe(topic, listener));
+  }
+
+  /** Typing notices travel on the visitor's current conversation; a new conversation replaces the old one. */
+  function follow(v: Visitor, conversationId: number | undefined) {
+    if (conversationId === undefined || conversationId === v.conversationId) return;
+    if (v.conversationId !== undefined) {
+      v.stops.get(`conversation:${v.conversationId}`)?.();
+      v.stops.delete(`conversation:${v.conversationId}`);
+    }
+    v.conversationId = conversationId;
+    listen(v, `conversation:${conversationId}`, (n) => {
+      if (n.type === 'typing' && n.data.who === 'operator') send(v, { type: 'typing' });
+    });
+  }
+
+  function onVisitorNotice(v: Visitor, n: RealtimeNotice) {
+    if (n.type === 'typing') {
+      send(v, { type: 'typing' });
+      return;
+    }
+    if (n.type !== 'message' || n.data.from === v.id) return;
+    const own = n.data.message as Extract<ServerFrame, { type: 'message' }>['message'] | undefined;
+    if (own) {
+      // The visitor's message sent from another tab.
+      send(v, { type: 'message', message: own });
+      return;
+    }
+    const messageId = n.data.messageId;
+    if (typeof messageId !== 'number') return;
+    // An operator's reply (or a long message from another tab): the notice names it, the message is read here.
+    v.work = v.work.then(async () => {
+      follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
+      const found = await reader.message(v.widget.key, v.visitorId, messageId);
+      if (!found || !send(v, { type: 'message', message: found.message })) return;
+      if (found.message.direction === 'out') delivered(v, messageId, found.status);
+    });
+  }
+
+  /**
+   * The reply reached the browser: its status becomes delivered, once the outbox has marked it sent (a status
+   * published before the message has its vendor id could be parked after the outbox looked for parked ones).
+   */
+  function delivered(v: Visitor, messageId: number, status: string | null, tries = 0) {
+    if (status === 'pending' || status === null) {
+      if (tries >= DELIVERED_TRIES) return;
+      setTimeout(() => {
+        reader
+          .message(v.widget.key, v.visitorId, messageId)
+          .then((m) => m && delivered(v, messageId, m.status, tries + 1))
+          .catch((err) => log.warn({ err }, 'delivered status not checked'));
+      }, DELIVERED_WAIT_MS).unref();
+      return;
+    }
+    if (status !== 'sent') return;
+    publish([deliveredStatus(v.widget.key, v.visitorId, messageId)]).catch((err) =>
+      log.warn({ err }, 'delivered status not published'),
+    );
+  }
+
+  async function onFrame(v: Visitor, raw: string) {
+    let f: Record<string, unknown>;
+    try {
+      f = JSON.parse(raw);
+      if (!f || typeof f !== 'object') throw new Error('not an object');
+    } catch {
+      send(v, { type: 'error', code: 'VALIDATION', message: 'frames are JSON objects' });
+      return;
+    }
+    switch (f.type) {
+      case 'ping':
+        send(v, { type: 'pong' });
+        return;
+      case 'typing': {
+        const now = Date.now();
+        if (v.conversationId === undefined || now - v.typedAt < TYPING_EVERY_MS) return;
+        v.typedAt = now;
+        await realtime.publish({
+          topic: `conversation:${v.conversationId}`,
+          type: 'typing',
+          data: { conversationId: v.conversationId, who: 'visitor' },
+        });
+        return;
+      }
+      case 'message': {
+        const c = checkMessage(f);
+        if ('field' in c) return refuse(v, c, f.clientId);
+        if (limited(v, c.ok.clientId)) return;
+        const event = messageEvent(origin(v), c.ok.clientId, c.ok.text, v.name);
+        if (!(await durable(v, [event], c.ok.clientId))) return;
+        const vendorId = event.content.message!.vendorMessageId;
+        const id = await reader.messageId(v.widget.key, vendorId).catch(() => undefined);
+        send(v, { type: 'ack', clientId: c.ok.clientId, ...(id !== undefined ? { id } : {}) });
+        ctx.onUpdate?.('livechat', 'message', 'published');
+        const message = {
+          id,
+          clientId: c.ok.clientId,
+          direction: 'in' as const,
+          text: c.ok.text,
+          sentAt: event.occurredAt,
+        };
+        // A notice stays small (PostgreSQL NOTIFY takes 8,000 bytes): a long text is read by the other tabs.
+        const small = Buffer.byteLength(c.ok.text) <= NOTICE_TEXT_MAX;
+        if (small || id !== undefined)
+          await realtime
+            .publish({
+              topic: visitorTopic(v.widget.key, v.visitorId),
+              type: 'message',
+              data: small ? { from: v.id, message } : { from: v.id, messageId: id },
+            })
+            .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
+        follow(v, await reader.conversationId(v.widget.key, v.visitorId));
+        return;
+      }
+      case 'contact': {
+        const c = checkContact(f);
+        if ('field' in c) return refuse(v, c, f.clientId);
+        const { clientId, ...contact } = c.ok;
+        if (limited(v, clientId)) return;
+        if (!(await durable(v, [contactEvent(origin(v), contact)], clientId))) return;
+        if (contact.name) v.name = contact.name;
+        if (clientId) send(v, { type: 'ack', clientId });
+        ctx.onUpdate?.('livechat', 'contact', 'published');
+        follow(v, await reader.conversationId(v.widget.key, v.visitorId));
+        return;
+      }
+      default:
+        send(v, { type: 'error', code: 'VALIDATION', message: 'type: unknown frame type' });
+    }
+  }
+
+  const origin = (v: Visitor) => ({
+    widget: v.widget,
+    visitorId: v.visitorId,
+    page: v.page,
+    ip: v.ip,
+    defaultCountry: ctx.config.defaultCountry,
+  });
+
+  function refuse(v: Visitor, c: { message: string }, clientId: unknown) {
+    ctx.onUpdate?.('livechat', 'frame', 'invalid');
+    send(v, {
+      type: 'error',
+      code: 'VALIDATION',
+      message: c.message,
+      ...(typeof clientId === 'string' ? { clientId } : {}),
+    });
+  }
+
+  /** Per visitor and per address; a refused frame is not published and the widget may resend it later. */
+  function limited(v: Visitor, clientId: string | undefined): boolean {
+    const wait = perVisitor.take(`${v.widget.key}:${v.visitorId}`) ?? perIp.take(v.ip);
+    if (wait === undefined) return false;
+    send(v, {
+      type: 'error',
+      code: 'RATE_LIMITED',
+      message: `too many messages; try again in ${wait} s`,
+      retryAfterSec: wait,
+      ...(clientId ? { clientId } : {}),
+    });
+    return true;
+  }
+
+  async function publish(events: BusEvent[]) {
+    await ctx.bus.publish(events);
+  }
+
+  /** Publishes; on a bus that cannot take it, tells the widget to resend later and returns false. */
+  async function durable(v: Visitor, events: BusEvent[], clientId: string | undefined): Promise<boolean> {
+    try {
+      await publish(events);
+      return true;
+    } catch (e) {
+      const err = isAppError(e)
+        ? e
+        : new AppError('BUS_UNAVAILABLE', 'bus did not take the message', { cause: e });
+      log.warn({ err, widget: v.widget.key }, 'visitor message not published');
+      send(v, {
+        type: 'error',
+        code: 'BUS_UNAVAILABLE',
+        message: 'not received; it will be sent again',
+        retryAfterSec: err.retryAfterSec ?? BUS_RETRY_AFTER_SEC,
+        ...(clientId ? { clientId } : {}),
+      });
+      return false;
+    }
+  }
+
+  function drop(v: Visitor) {
+    visitors.delete(v);
+    for (const stop of v.stops.values()) stop();
+    v.stops.clear();
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const v of visitors) {
+      if (!v.alive) {
+        v.ws.terminate();
+        drop(v);
+        continue;
+      }
+      v.alive = false;
+      v.ws.ping();
+    }
+  }, o.heartbeatMs);
+  heartbeat.unref();
+
+  app.addHook('preClose', async () => {
+    clearInterval(heartbeat);
+    app.server.off('upgrade', onUpgrade);
+    for (const v of visitors) v.ws.close(CLOSE.going, 'server stopping');
+    setTimeout(() => {
+      for (const c of wss.clients) c.terminate();
+    }, 1_000).unref();
+  });
+
+  return {
+    get size() {
+      return visitors.size;
+    },
+  };
+}
+
+/** The visitor's address: the socket's peer, or the first X-Forwarded-For hop behind a proxy we trust. */
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return (trustProxy && first) || req.socket.remoteAddress || 'unknown';
+}

@@ -1,0 +1,140 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_LINE_SECRET } from '../../app/demo-seed.js';
+import { upsertMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
+import { pgAvailable } from '../support/services.js';
+import { BOT_TOKEN, fixture, telegramAccount, WEBHOOK_SECRET } from '../support/telegram-app.js';
+import { TelegramApiServer } from '../support/vendors/telegram-api.js';
+import { chromiumAvailable, consoleContext, launchChromium, screenshot, signIn } from './browser.js';
+import { ADMIN_TOKEN, type ConsoleService, call, startConsoleService } from './console-service.js';
+
+/**
+ * The console live, in a real browser: a ringing call pops the caller's card (the PBX's routing request names
+ * the operator; the console socket carries `call.ringing`), a new caller pops the new-caller panel, and a reply
+ * typed in the console reaches the (local) Telegram Bot API, its delivery status shown as it changes.
+ */
+const available = (await pgAvailable()) && chromiumAvailable();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CHAT_ID = 1111111;
+
+describe.skipIf(!available)('console live: screen pop and a Telegram reply', () => {
+  let s: ConsoleService;
+  let browser: Browser;
+  let telegram: TelegramApiServer;
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+  const leadOf = (name: string) =>
+    until(`lead ${name}`, async () => {
+      const r = await call(s.url, 'GET', '/v1/leads?limit=100', ADMIN_TOKEN);
+      return (r.body.items as { id: number; name: string; responsibleId: number }[]).find(
+        (l) => l.name === name,
+      );
+    });
+  const loginOf = (id: number) => s.demo.operators.find((o) => o.id === id)!.login;
+
+  beforeAll(async () => {
+    telegram = await TelegramApiServer.start();
+    telegram.addBot(BOT_TOKEN, 'shop_bot');
+    telegram.addChat(BOT_TOKEN, CHAT_ID);
+    [s, browser] = await Promise.all([
+      startConsoleService({ TELEGRAM_API_URL: telegram.url }),
+      launchChromium(),
+    ]);
+    await upsertMessengerAccount(s.t.db, telegramAccount({ regionId: undefined }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+    await telegram?.close();
+  });
+
+  it("pops the known caller's card within a second of the routing request, and the new-caller panel", async () => {
+    await fetch(new URL('/v1/forms/demo', s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Maria Sokolova', phone: '+7 495 222-33-44', region: 'Moscow' }),
+    });
+    const lead = await leadOf('Maria Sokolova');
+    const owner = loginOf(lead.responsibleId);
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    await page.locator('.conn.on').waitFor();
+
+    const asked = Date.now();
+    const route = await fetch(
+      new URL(`/v1/telephony/route?line=demo&from=${encodeURIComponent('8 495 222 33 44')}`, s.url),
+      { headers: { authorization: `Bearer ${DEMO_LINE_SECRET}` } },
+    );
+    expect(route.status).toBe(200);
+    await page.getByRole('heading', { name: 'Maria Sokolova', level: 1 }).waitFor({ timeout: 5_000 });
+    const popMs = Date.now() - asked;
+    await expect(page.getByRole('alert').first().textContent()).resolves.toContain('+74952223344');
+    expect(popMs).toBeLessThan(1_000);
+    await screenshot(page, 'screen-pop');
+
+    // Saint Petersburg has one operator, vera: an unknown +7812 caller rings her as a new caller.
+    const vera = await ctx.browser()!.newContext({ baseURL: s.url, viewport: { width: 1280, height: 800 } });
+    const vp = await vera.newPage();
+    await signIn(vp, 'vera', 'demo-vera', 'ru');
+    await vp.locator('.conn.on').waitFor();
+    await fetch(
+      new URL(`/v1/telephony/route?line=demo&from=${encodeURIComponent('+7 812 555 66 77')}`, s.url),
+      {
+        headers: { authorization: `Bearer ${DEMO_LINE_SECRET}` },
+      },
+    );
+    await vp.getByRole('heading', { name: 'Новый клиент' }).waitFor({ timeout: 5_000 });
+    await expect(vp.locator('.caller').textContent()).resolves.toContain('+78125556677');
+    await expect(vp.locator('.caller').textContent()).resolves.toContain('Demo ad campaign');
+    await expect(vp.locator('.caller').textContent()).resolves.toContain('Saint Petersburg');
+    await screenshot(vp, 'new-caller-ru');
+    await vera.close();
+    await ctx.close();
+  });
+
+  it('sends a reply typed in the console to the Telegram chat and shows its delivery status', async () => {
+    const update = fixture('text') as { message: Record<string, unknown> };
+    update.message.date = Math.floor(Date.now() / 1000) - 120;
+    update.message.text = 'Hello! Is my order #1042 ready?';
+    const hook = await fetch(new URL('/v1/messengers/telegram/shop', s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET },
+      body: JSON.stringify(update),
+    });
+    expect(hook.status).toBe(200);
+    const conv = await until('the conversation', async () => {
+      const r = await call(s.url, 'GET', '/v1/conversations', ADMIN_TOKEN);
+      return (r.body.items as { id: number; responsibleId: number; ownerType: string; ownerId: number }[])[0];
+    });
+    const owner = loginOf(conv.responsibleId);
+
+    const ctx = await consoleContext(browser, s.url);
+    const page = await ctx.newPage();
+    await signIn(page, owner, `demo-${owner}`);
+    await page.locator('.items a[data-kind="conversation"]').first().click();
+    await page.locator('.msg.in', { hasText: 'Hello! Is my order #1042 ready?' }).waitFor();
+    await page.getByRole('textbox', { name: 'Message to the client' }).waitFor();
+    // Keyboard only: Alt+R puts the cursor in the reply box, Ctrl+Enter sends.
+    await page.keyboard.press('Alt+r');
+    await page.keyboard.type('Yes, it is packed and leaves today.');
+    await page.keyboard.press('Control+Enter');
+
+    const sent = await until('sendMessage at the Bot API', async () =>
+      telegram.callsOf('sendMessage').find((c) => c.params.text === 'Yes, it is packed and leaves today.'),
+    );
+    expect(String(sent.params.chat_id)).toBe(String(CHAT_ID));
+    await page.locator('.msg.out [data-status="sent"]').waitFor();
+    await screenshot(page, 'conversation');
+    await ctx.close();
+  });
+});
