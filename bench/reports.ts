@@ -11,9 +11,10 @@
  * postgres://postgres@127.0.0.1:5432/test): 8 regions, 64 operators, 200,000 leads over the last 365 days (a
  * quarter converted, 40% of those with a deal), and 1,000,000 activities: 500,000 inbound contacts (calls 40%,
  * emails 20%, conversations 20%, forms 20%; 70% of calls answered), 300,000 outbound replies, 100,000 callbacks
- * (70% done in time, 15% late, 15% open) and 100,000 tasks and notes. Replies and callbacks are written after the
- * contacts they answer, so 017_reports.sql's triggers fill in first responses as in production (the fill's
- * timing includes them). Then VACUUM ANALYZE, as autovacuum would. Each report goes through the HTTP API
+ * (70% done in time, 15% late, 15% open) and 100,000 tasks and notes; then an automation SLA timer per inbound
+ * contact (fired where the first response came after 30 minutes or never). Replies and callbacks are written
+ * after the contacts they answer, so 017_reports.sql's triggers fill in first responses as in production (the
+ * fill's timing includes them). Then VACUUM ANALYZE, as autovacuum would. Each report goes through the HTTP API
  * (Fastify inject: routing, auth, validation, the query, JSON or CSV), as the admin and as a supervisor of 2 of
  * the 8 regions, over the last 30 days and over the whole year; each case's plan is EXPLAINed once.
  */
@@ -134,6 +135,17 @@ const FILL: [string, string][] = [
      SELECT 'lead', 1 + g % ${LEADS}, CASE WHEN g % 2 = 0 THEN 'task' ELSE 'note' END, 'completed', 1 + g % 64,
             NULL, now() - random() * interval '365 days'
        FROM generate_series(1, (SELECT ${1_000_000} - count(*) FROM activities)) g`,
+  ],
+  [
+    'first-response SLA timers (automation, 30 min) for every inbound contact',
+    `INSERT INTO automation_rules (name, kind, settings, active) VALUES ('SLA 30 min', 'first_response_sla', '{}', false);
+     INSERT INTO automation_timers (rule_id, target_type, target_id, due_at, state, fired_at, resolved_at)
+     SELECT (SELECT max(id) FROM automation_rules), 'activity', id, created_at + interval '30 minutes',
+            CASE WHEN first_response_at IS NULL THEN 'fired' ELSE 'resolved' END,
+            CASE WHEN first_response_at IS NULL OR first_response_at > created_at + interval '30 minutes'
+                 THEN created_at + interval '30 minutes' END,
+            first_response_at
+       FROM activities WHERE direction = 'inbound'`,
   ],
   ['VACUUM ANALYZE', 'VACUUM ANALYZE'],
 ];
@@ -270,6 +282,7 @@ async function main() {
       await db.query(`UPDATE operators SET token_hash = $1 WHERE login = 'sup'`, [
         hashToken(SUPERVISOR_TOKEN),
       ]);
+      await migrate(db);
       await db.query('VACUUM ANALYZE activities');
       await db.query('VACUUM ANALYZE leads');
     }

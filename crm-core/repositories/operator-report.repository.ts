@@ -13,6 +13,7 @@ export interface OperatorReportRow {
   first_response_p50_sec: number | null;
   first_response_p90_sec: number | null;
   sla_breaches: number;
+  sla_rule_breaches: number;
   callbacks: number;
   callbacks_in_time: number;
   callbacks_late: number;
@@ -61,6 +62,14 @@ export function operatorReportSql(q: OperatorReportQuery): { text: string; param
          FROM activities
         WHERE type = 'callback' AND created_at >= $1 AND created_at < $2 ${scope}
         GROUP BY 1
+     ), sla_rules AS (
+       SELECT COALESCE(responsible_id, 0) AS op, count(DISTINCT a.id)::int AS sla_rule_breaches
+         FROM automation_timers t
+         JOIN automation_rules r ON r.id = t.rule_id AND r.kind = 'first_response_sla'
+         JOIN activities a ON a.id = t.target_id
+        WHERE t.target_type = 'activity' AND t.fired_at IS NOT NULL
+          AND a.created_at >= $1 AND a.created_at < $2 ${scope}
+        GROUP BY 1
      )
      SELECT o.id AS operator_id, COALESCE(o.name, 'unassigned') AS operator,
             COALESCE(i.contacts, 0) AS contacts, COALESCE(i.calls, 0) AS calls, COALESCE(i.emails, 0) AS emails,
@@ -68,12 +77,14 @@ export function operatorReportSql(q: OperatorReportQuery): { text: string; param
             COALESCE(i.responded, 0) AS responded,
             round(i.waits[1]::numeric, 1)::float AS first_response_p50_sec,
             round(i.waits[2]::numeric, 1)::float AS first_response_p90_sec,
-            COALESCE(i.sla_breaches, 0) AS sla_breaches, COALESCE(b.callbacks, 0) AS callbacks,
+            COALESCE(i.sla_breaches, 0) AS sla_breaches, COALESCE(x.sla_rule_breaches, 0) AS sla_rule_breaches,
+            COALESCE(b.callbacks, 0) AS callbacks,
             COALESCE(b.callbacks_in_time, 0) AS callbacks_in_time, COALESCE(b.callbacks_late, 0) AS callbacks_late,
             COALESCE(b.callbacks_overdue, 0) AS callbacks_overdue
        FROM inbound i
        FULL JOIN callbacks b ON b.op = i.op
-       LEFT JOIN operators o ON o.id = COALESCE(i.op, b.op)
+       FULL JOIN sla_rules x ON x.op = COALESCE(i.op, b.op)
+       LEFT JOIN operators o ON o.id = COALESCE(i.op, b.op, x.op)
       ORDER BY o.name NULLS LAST, o.id`;
   return { text, params };
 }
@@ -83,7 +94,8 @@ export function operatorReportSql(q: OperatorReportQuery): { text: string; param
  * - contacts handled: inbound calls, emails, conversations (one activity per conversation) and forms;
  * - first response: from the contact to the first response to that client (activities.first_response_at, kept by
  *   017_reports.sql's triggers); p50 and p90 over the contacts that got one;
- * - SLA breaches: contacts answered later than `slaSec`, or not answered and older than that at `now`;
+ * - SLA breaches: contacts answered later than `slaSec`, or not answered and older than that at `now`; and, by
+ *   the administrator's per-channel rules (016_automation.sql), contacts whose first_response_sla timer fired;
  * - callbacks planned in the period: done in time (completed by their deadline, or without one), done late, and
  *   still open past their deadline.
  * `regionIds` limits the rows to operators of those regions (supervisors); null: everyone, the unassigned too

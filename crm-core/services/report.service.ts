@@ -88,6 +88,7 @@ export async function operatorsReport(
       firstResponseP50Sec: r.first_response_p50_sec,
       firstResponseP90Sec: r.first_response_p90_sec,
       slaBreaches: r.sla_breaches,
+      slaRuleBreaches: r.sla_rule_breaches,
       callbacks: r.callbacks,
       callbacksInTime: r.callbacks_in_time,
       callbacksLate: r.callbacks_late,
