@@ -35,6 +35,7 @@ const OPERATOR_COLUMNS = [
   'firstResponseP50Sec',
   'firstResponseP90Sec',
   'slaBreaches',
+  'slaRuleBreaches',
   'callbacks',
   'callbacksInTime',
   'callbacksLate',

@@ -1,5 +1,5 @@
 import { AppError } from '../../lib/errors.js';
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { type LeadGroupBy, leadReport } from '../repositories/lead-report.repository.js';
 import { operatorReport } from '../repositories/operator-report.repository.js';
 import type { Viewer } from '../repositories/visibility.repository.js';
@@ -36,7 +36,7 @@ function checkPeriod(p: Period): void {
 
 const rate = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 1000) / 1000);
 
-export async function leadsReport(db: Queryable, v: Viewer, q: Period & { groupBy: LeadGroupBy }) {
+export async function leadsReport(db: Database, v: Viewer, q: Period & { groupBy: LeadGroupBy }) {
   const regionIds = scopeOf(v);
   checkPeriod(q);
   const rows = await leadReport(db, { ...q, regionIds });
@@ -64,7 +64,7 @@ export async function leadsReport(db: Queryable, v: Viewer, q: Period & { groupB
 }
 
 export async function operatorsReport(
-  db: Queryable,
+  db: Database,
   v: Viewer,
   q: Period & { slaMinutes: number },
   now: Date,
@@ -88,6 +88,7 @@ export async function operatorsReport(
       firstResponseP50Sec: r.first_response_p50_sec,
       firstResponseP90Sec: r.first_response_p90_sec,
       slaBreaches: r.sla_breaches,
+      slaRuleBreaches: r.sla_rule_breaches,
       callbacks: r.callbacks,
       callbacksInTime: r.callbacks_in_time,
       callbacksLate: r.callbacks_late,

@@ -108,7 +108,13 @@ for (const backend of await apiBackends()) {
         name: '=HYPERLINK("x"), spring',
         min: 0,
       });
-      await activity({ owner: ['lead', l1], type: 'form', direction: 'inbound', op: anna, min: 0 });
+      const form1 = await activity({
+        owner: ['lead', l1],
+        type: 'form',
+        direction: 'inbound',
+        op: anna,
+        min: 0,
+      });
       await activity({ owner: ['lead', l1], type: 'call', direction: 'outbound', op: anna, min: 10 });
       const c1 = await one(`INSERT INTO contacts (name, responsible_id, region_id) VALUES ('C1', $1, $2)`, [
         anna,
@@ -123,8 +129,31 @@ for (const backend of await apiBackends()) {
         [l1, c1, d1, at(120)],
       );
       // ... then an email to the contact, answered after 40 min.
-      await activity({ owner: ['contact', c1], type: 'email', direction: 'inbound', op: anna, min: 240 });
+      const mail = await activity({
+        owner: ['contact', c1],
+        type: 'email',
+        direction: 'inbound',
+        op: anna,
+        min: 240,
+      });
       await activity({ owner: ['contact', c1], type: 'email', direction: 'outbound', op: anna, min: 280 });
+      // The administrator's email SLA (automation, 016) fired on that email before the answer; the form's timer
+      // was resolved before it was due, and a condition rule's firing is no SLA breach.
+      const rule = async (kind: string) =>
+        // inactive: the router would apply an active one, and this one has no settings
+        one(`INSERT INTO automation_rules (name, kind, settings, active) VALUES ($1, $1, '{}', false)`, [
+          kind,
+        ]);
+      const sla = await rule('first_response_sla');
+      const timer = (ruleId: number, target: number, firedAt: string | null) =>
+        t.db.query(
+          `INSERT INTO automation_timers (rule_id, target_type, target_id, due_at, state, fired_at, resolved_at)
+           VALUES ($1, 'activity', $2, $3, 'resolved', $4, $3)`,
+          [ruleId, target, at(270), firedAt],
+        );
+      await timer(sla, mail, at(270));
+      await timer(sla, form1, null);
+      await timer(await rule('condition'), form1, at(1));
 
       // L2 anna, Moscow, phone: a missed call at +60, its callback (deadline +90) completed at +80.
       const l2 = await lead({
@@ -330,6 +359,7 @@ for (const backend of await apiBackends()) {
           firstResponseP50Sec: 1200,
           firstResponseP90Sec: 2160,
           slaBreaches: 1,
+          slaRuleBreaches: 1,
           callbacks: 1,
           callbacksInTime: 1,
           callbacksLate: 0,
@@ -348,6 +378,7 @@ for (const backend of await apiBackends()) {
           firstResponseP90Sec: null,
           // not answered and older than 30 minutes now
           slaBreaches: 1,
+          slaRuleBreaches: 0,
           callbacks: 2,
           callbacksInTime: 0,
           callbacksLate: 1,
@@ -421,7 +452,7 @@ for (const backend of await apiBackends()) {
       expect(lines[3]).toBe('');
       const ops = await get(`/v1/reports/operators?${PERIOD}&format=csv`);
       expect(ops.headers['content-type']).toBe('text/csv; charset=utf-8');
-      expect(ops.body.split('\r\n')[2]).toMatch(/^\d+,Boris Petrov,1,0,0,0,1,0,,,1,2,0,1,1$/);
+      expect(ops.body.split('\r\n')[2]).toMatch(/^\d+,Boris Petrov,1,0,0,0,1,0,,,1,0,2,0,1,1$/);
       // ?format=json wins over the header.
       const json = await a.app.inject({
         method: 'GET',
@@ -458,6 +489,51 @@ for (const backend of await apiBackends()) {
         ])
       ).rows[0]!;
       expect(new Date(row.first_response_at).toISOString()).toBe(at(40_020));
+    });
+
+    it('responses written out of their own order leave the earliest', async () => {
+      const l = await lead({
+        op: null,
+        region: msk,
+        channel: 'phone',
+        source: 'line',
+        name: 'x',
+        min: 45_000,
+      });
+      const call = await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'inbound',
+        op: a.ops.anna!,
+        min: 45_000,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_030,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'email',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_010,
+      });
+      await activity({
+        owner: ['lead', l],
+        type: 'call',
+        direction: 'outbound',
+        op: a.ops.anna!,
+        min: 45_020,
+      });
+      const r = await t.db.query<{ a: Date; l: Date }>(
+        'SELECT (SELECT first_response_at FROM activities WHERE id = $1) AS a, (SELECT first_response_at FROM leads WHERE id = $2) AS l',
+        [call, l],
+      );
+      expect(new Date(r.rows[0]!.a).toISOString()).toBe(at(45_010));
+      expect(new Date(r.rows[0]!.l).toISOString()).toBe(at(45_010));
     });
 
     it("the router's writes keep first responses: a missed call is answered by the call back", async () => {
