@@ -8,6 +8,8 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import { hmacSha256Hex } from '../lib/credentials.js';
+import { type MetaGraphServer, startMetaGraphServer } from '../test/support/vendors/meta-graph-api.js';
+import { replyPhase } from './messenger-replies.js';
 import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
 import { int, ms, sleep } from './stats.js';
 
@@ -29,6 +31,8 @@ const ACCOUNT: WhatsAppAccount = {
   appSecret: 'bench-app-secret-0123456789',
   verifyToken: 'bench-verify',
 };
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
 class Deliveries {
   private readonly known: string[] = [];
@@ -160,6 +164,7 @@ export async function runWhatsAppBench(
   const pool = new pg.Pool({ connectionString: schemaUrl, max: 2 });
   let svc: ChildService | undefined;
   let router: ChildService | undefined;
+  let graph: MetaGraphServer | undefined;
   const seconds = opts.quick ? 8 : 20;
   return guarded(
     async () => {
@@ -173,7 +178,7 @@ export async function runWhatsAppBench(
         KAFKA_BROKERS: BROKERS.join(','),
         KAFKA_TOPIC_PREFIX: prefix,
         KAFKA_GROUP_ID: 'router',
-        ADMIN_TOKEN: 'bench-admin-token-0123456789',
+        ADMIN_TOKEN,
         DEMO_SEED: String(seed),
         LOG_LEVEL: 'warn',
       });
@@ -208,8 +213,35 @@ export async function runWhatsAppBench(
         }
       };
       log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
-      svc = await spawnChild(env('all', true));
+      graph = await startMetaGraphServer({
+        tokens: [ACCOUNT.accessToken],
+        phoneNumberIds: [ACCOUNT.phoneNumberId],
+      });
+      svc = await spawnChild({ ...env('all', true), META_GRAPH_API_URL: graph.url });
       await phases(svc, 'one process (ROLE=all)');
+      // Replies go out from the API role: measured on this process, before the split shape (which has none).
+      const replies = opts.quick ? 500 : 2_000;
+      log(`whatsapp: ${replies} operator replies, 32 in flight, to a local Graph API server`);
+      const g = graph;
+      const r = await replyPhase(svc, pool, {
+        adminToken: ADMIN_TOKEN,
+        replies,
+        concurrency: 32,
+        vendorCalls: () => g.calls.filter((c) => c.method === 'POST').length,
+      });
+      rows.push(
+        {
+          metric: 'operator replies delivered/s (API → outbox → vendor API), one process, 32 in flight',
+          value: Number.isNaN(r.seconds)
+            ? 'not all delivered within 60 s'
+            : `${int(r.replies / r.seconds)} replies/s`,
+        },
+        {
+          metric: '  reply request p50 / p99 (answers after the first attempt)',
+          value: `${ms(r.p50)} / ${ms(r.p99)}`,
+        },
+        { metric: '  replies delivered / failed requests', value: `${int(r.replies)} / ${int(r.failed)}` },
+      );
       await svc.stop();
       svc = undefined;
       // The production shape: connectors and router in processes of their own (docker-compose.yml).
@@ -222,6 +254,7 @@ export async function runWhatsAppBench(
     async () => {
       await svc?.stop();
       await router?.stop();
+      await graph?.close();
       await pool.end().catch(() => {});
       const admin = new kafkajs.Kafka({
         clientId: 'bench-wa',
