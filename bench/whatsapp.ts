@@ -226,7 +226,7 @@ export async function runWhatsAppBench(
       const r = await replyPhase(svc, pool, {
         adminToken: ADMIN_TOKEN,
         replies,
-        concurrency: 32,
+        concurrency: Number(process.env.BENCH_REPLY_CONCURRENCY ?? 32),
         vendorCalls: () => g.calls.filter((c) => c.method === 'POST').length,
       });
       rows.push(
