@@ -221,17 +221,18 @@ export async function runWhatsAppBench(
       await phases(svc, 'one process (ROLE=all)');
       // Replies go out from the API role: measured on this process, before the split shape (which has none).
       const replies = opts.quick ? 500 : 2_000;
-      log(`whatsapp: ${replies} operator replies, 32 in flight, to a local Graph API server`);
+      const inFlight = Number(process.env.BENCH_REPLY_CONCURRENCY ?? 32);
+      log(`whatsapp: ${replies} operator replies, ${inFlight} in flight, to a local Graph API server`);
       const g = graph;
       const r = await replyPhase(svc, pool, {
         adminToken: ADMIN_TOKEN,
         replies,
-        concurrency: Number(process.env.BENCH_REPLY_CONCURRENCY ?? 32),
+        concurrency: inFlight,
         vendorCalls: () => g.calls.filter((c) => c.method === 'POST').length,
       });
       rows.push(
         {
-          metric: 'operator replies delivered/s (API → outbox → vendor API), one process, 32 in flight',
+          metric: `operator replies delivered/s (API → outbox → vendor API), one process, ${inFlight} in flight`,
           value: Number.isNaN(r.seconds)
             ? 'not all delivered within 60 s'
             : `${int(r.replies / r.seconds)} replies/s`,
