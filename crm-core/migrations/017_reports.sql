@@ -133,7 +133,7 @@ UPDATE leads l SET first_response_at = x.resp_at
 -- The reports' scans, index-only (the INCLUDE columns are all they read): inbound contacts by time, callbacks by
 -- time, leads by time.
 CREATE INDEX activities_inbound_report ON activities (created_at)
-  INCLUDE (responsible_id, type, first_response_at)
+  INCLUDE (id, responsible_id, type, first_response_at)
   WHERE direction = 'inbound' AND type IN ('call', 'email', 'message', 'form');
 CREATE INDEX activities_callback_report ON activities (created_at)
   INCLUDE (responsible_id, state, deadline, completed_at)
