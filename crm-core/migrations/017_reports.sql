@@ -133,7 +133,7 @@ UPDATE leads l SET first_response_at = x.resp_at
 -- The reports' scans, index-only (the INCLUDE columns are all they read): inbound contacts by time, callbacks by
 -- time, leads by time.
 CREATE INDEX activities_inbound_report ON activities (created_at)
-  INCLUDE (responsible_id, type, first_response_at)
+  INCLUDE (id, responsible_id, type, first_response_at)
   WHERE direction = 'inbound' AND type IN ('call', 'email', 'message', 'form');
 CREATE INDEX activities_callback_report ON activities (created_at)
   INCLUDE (responsible_id, state, deadline, completed_at)
@@ -149,6 +149,6 @@ ALTER TABLE activities SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_va
 ALTER TABLE leads SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);
 
 -- The operators report's SLA column by the administrator's rules (016_automation.sql): the timers that fired on an
--- activity, a minority of them, without reading the others.
-CREATE INDEX automation_timers_fired ON automation_timers (target_id, rule_id)
+-- activity, by due time (a contact's timer is due after it was made, so the period's lower bound limits them).
+CREATE INDEX automation_timers_fired ON automation_timers (due_at) INCLUDE (target_id, rule_id)
   WHERE fired_at IS NOT NULL AND target_type = 'activity';

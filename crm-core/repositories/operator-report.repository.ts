@@ -67,7 +67,8 @@ export function operatorReportSql(q: OperatorReportQuery): { text: string; param
          FROM automation_timers t
          JOIN automation_rules r ON r.id = t.rule_id AND r.kind = 'first_response_sla'
          JOIN activities a ON a.id = t.target_id
-        WHERE t.target_type = 'activity' AND t.fired_at IS NOT NULL
+        WHERE t.target_type = 'activity' AND t.fired_at IS NOT NULL AND t.due_at >= $1
+          AND a.direction = 'inbound' AND a.type IN ('call', 'email', 'message', 'form')
           AND a.created_at >= $1 AND a.created_at < $2 ${scope}
         GROUP BY 1
      )
