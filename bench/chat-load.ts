@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { throttle, WORK_REFETCH_EVERY_MS } from '../console/ui/throttle.js';
+import { throttle, WORK_REFETCH_EVERY_MS, WORK_TOUCH_REFETCH_EVERY_MS } from '../console/ui/throttle.js';
 
 /**
  * The chat bench's load generator (bench/chat.ts), a child process driven over IPC so that thousands of sockets
@@ -211,6 +211,9 @@ interface Operator {
   ws: WebSocket;
   subscribed: Set<number>;
   planned?: ReturnType<typeof throttle>;
+  slow?: ReturnType<typeof throttle>;
+  /** Conversations in the last work list fetched. */
+  listed: Set<number>;
   fetching: boolean;
   again: boolean;
 }
@@ -266,6 +269,7 @@ async function connectOperator(url: string, a: { login: string; password: string
     csrf: me.csrfToken,
     ws,
     subscribed: new Set(),
+    listed: new Set(),
     fetching: false,
     again: false,
   };
@@ -287,9 +291,12 @@ function onConsoleFrame(o: Operator, raw: string) {
     message?: { id: number; direction: string; text: string | null };
   };
   if (f.type === 'work.changed' && workList) {
-    // As console/ui/work-list.tsx (console/ui/throttle.ts): 150 ms after a first notice, then at most every 2 s.
+    // As console/ui/work-list.tsx (console/ui/throttle.ts): a listed conversation's notice is patched in place
+    // (counters refetched every 30 s at most); anything else 150 ms after a first notice, then every 2 s at most.
     o.planned ??= throttle(() => void refetch(o), WORK_REFETCH_EVERY_MS);
-    o.planned.trigger();
+    o.slow ??= throttle(() => void refetch(o), WORK_TOUCH_REFETCH_EVERY_MS, WORK_TOUCH_REFETCH_EVERY_MS);
+    if (f.conversationId !== undefined && o.listed.has(f.conversationId)) o.slow.trigger();
+    else o.planned.trigger();
   } else if (f.type === 'message.created' && f.message?.direction === 'inbound') {
     const [kind, phase, sentAt] = (f.message.text ?? '').split(' ');
     if (kind !== 'msg' || seen.has(f.message.id)) return;
@@ -312,6 +319,7 @@ async function refetch(o: Operator): Promise<void> {
     or.work.fetches += 1;
     or.work.latency.push(now() - t);
     if (r.status !== 200) return count(`work list ${r.status}`);
+    o.listed = new Set((body.items ?? []).filter((it) => it.kind === 'conversation').map((it) => it.id));
     for (const it of body.items ?? []) {
       if (it.kind !== 'conversation' || it.responsibleId !== o.id || o.subscribed.has(it.id)) continue;
       o.subscribed.add(it.id);

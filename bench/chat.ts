@@ -467,7 +467,7 @@ export async function runChatBench(opts: ChatBenchOptions = {}): Promise<{ rows:
         },
         { metric: '  reply REST answer p50 / p99', value: p50p99(o.replies.rest), target: '' },
         {
-          metric: "  work list refetches on work.changed (the console's 150 ms debounce): per s, p50 / p99",
+          metric: '  work list refetches on work.changed (throttled as the console does): per s, p50 / p99',
           value: workList
             ? `${fetchesPerSec.toFixed(0)}/s, ${ms(work.p50)} / ${ms(work.p99)}`
             : 'off (--chat-no-worklist)',

@@ -61,6 +61,29 @@ export function workChanged(places: Iterable<WorkPlace>, alsoOperators: Iterable
   return [...topics].map((t): RealtimeNotice => ({ topic: t, type: 'work.changed', data: {} }));
 }
 
+/** A conversation's entry in the work lists moved on: a client's message (waiting) or an operator's reply. */
+export interface ConversationTouch {
+  conversationId: number;
+  /** The message's text, cut to a preview (null: an attachment only). */
+  preview: string | null;
+  /** The message's time, ISO 8601. */
+  at: string;
+  /** The client now waits for an answer (their message), or no longer does (our reply). */
+  waiting: boolean;
+}
+
+const TOUCH_PREVIEW_CHARS = 200;
+
+/**
+ * The same `work.changed`, to the same topics, carrying the conversation and its new preview: a console that
+ * lists the conversation patches that entry instead of refetching its whole list (a busy operator gets a notice
+ * per client message), and one that does not list it yet refetches, as for any `work.changed`.
+ */
+export function conversationTouched(place: WorkPlace, touch: ConversationTouch): RealtimeNotice[] {
+  const data = { ...touch, preview: touch.preview?.slice(0, TOUCH_PREVIEW_CHARS) ?? null };
+  return workChanged([place]).map((n) => ({ ...n, data }));
+}
+
 /**
  * Some of the operator's sessions ended (sign-out, revocation, password change): their sockets check their own
  * session at once instead of at the next periodic check. Not forwarded to the browser.

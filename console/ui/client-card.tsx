@@ -82,7 +82,8 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
   useEffect(() => {
     const planned = throttle(reload, WORK_REFETCH_EVERY_MS, 200);
     const off = socket.on((n) => {
-      if (n.type === 'work.changed') planned.trigger();
+      // A conversation's message (it carries conversationId) is shown live by the conversation pane itself.
+      if (n.type === 'work.changed' && n.conversationId === undefined) planned.trigger();
     });
     return () => {
       off();

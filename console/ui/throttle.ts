@@ -6,6 +6,11 @@
  */
 /** The work list and the open card refetch at most this often, however many notices arrive. */
 export const WORK_REFETCH_EVERY_MS = 2_000;
+/**
+ * A conversation already listed is patched in place from its notice; its counters (overdue, due today) are
+ * refetched at most this often on such notices alone.
+ */
+export const WORK_TOUCH_REFETCH_EVERY_MS = 30_000;
 
 export function throttle(run: () => void, everyMs: number, firstDelayMs = 150) {
   let last = Number.NEGATIVE_INFINITY;

@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Route } from './app.js';
 import { useApp } from './context.js';
 import { duration, type Key } from './i18n.js';
-import { throttle, WORK_REFETCH_EVERY_MS } from './throttle.js';
-import { type Counters, loadWork, type WorkItem } from './work.js';
+import type { Notice } from './socket.js';
+import { throttle, WORK_REFETCH_EVERY_MS, WORK_TOUCH_REFETCH_EVERY_MS } from './throttle.js';
+import { byWaiting, type Counters, loadWork, type WorkItem } from './work.js';
 
 const KINDS = new Set(['conversation', 'lead', 'email', 'missed_call', 'callback']);
 
@@ -13,19 +14,41 @@ export function WorkList({ current }: { current: Route }) {
   const [items, setItems] = useState<WorkItem[] | null>(null);
   const [counters, setCounters] = useState<Counters | undefined>();
   const [, tick] = useState(0);
+  const listed = useRef<WorkItem[] | null>(null);
+  const show = (list: WorkItem[]) => {
+    listed.current = list;
+    setItems(list);
+  };
 
   useEffect(() => {
     const refresh = () =>
       loadWork()
         .then((w) => {
-          setItems(w.items);
+          show(w.items);
           setCounters(w.counters);
         })
         .catch((err) => flash(`${t('error')}: ${(err as Error).message}`, 'error'));
     void refresh();
     const planned = throttle(refresh, WORK_REFETCH_EVERY_MS);
+    const slow = throttle(refresh, WORK_TOUCH_REFETCH_EVERY_MS, WORK_TOUCH_REFETCH_EVERY_MS);
+    /** A listed conversation's notice (realtime/notices.ts conversationTouched): patch it, no refetch. */
+    const touch = (n: Notice): boolean => {
+      const list = listed.current;
+      const i = list?.findIndex((w) => w.key === `conversation:${n.conversationId}`) ?? -1;
+      if (!list || i < 0) return false;
+      const next = [...list];
+      next[i] = {
+        ...list[i]!,
+        preview: typeof n.preview === 'string' ? n.preview : list[i]!.preview,
+        since: n.waiting === true && typeof n.at === 'string' ? n.at : undefined,
+      };
+      show(next.sort(byWaiting));
+      slow.trigger();
+      return true;
+    };
     const off = socket.on((n) => {
       if (n.type !== 'work.changed' && n.type !== 'open' && n.type !== 'counters') return;
+      if (n.type === 'work.changed' && typeof n.conversationId === 'number' && touch(n)) return;
       planned.trigger();
     });
     // The waiting times move on while nothing happens.
@@ -34,6 +57,7 @@ export function WorkList({ current }: { current: Route }) {
       off();
       clearInterval(clock);
       planned.cancel();
+      slow.cancel();
     };
   }, []);
 

@@ -58,16 +58,17 @@ export const byWaiting = (a: WorkItem, b: WorkItem) =>
 
 export async function loadWork(): Promise<{ items: WorkItem[]; counters?: Counters }> {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const [work, c] = await Promise.all([
-    api<{ items: Raw[]; counters?: Raw }>('GET', `/v1/console/work?tz=${encodeURIComponent(tz)}`).catch(
-      (err) => {
-        if (err instanceof ApiError && err.status === 404) return fallbackWork();
-        throw err;
-      },
-    ),
-    api<Raw>('GET', `/v1/operators/me/counters?tz=${encodeURIComponent(tz)}`).catch(() => undefined),
-  ]);
-  const src = work.counters ?? c;
+  const work = await api<{ items: Raw[]; counters?: Raw }>(
+    'GET',
+    `/v1/console/work?tz=${encodeURIComponent(tz)}`,
+  ).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return fallbackWork();
+    throw err;
+  });
+  // The work list carries the counters; only an older server's fallback needs them asked for separately.
+  const src =
+    work.counters ??
+    (await api<Raw>('GET', `/v1/operators/me/counters?tz=${encodeURIComponent(tz)}`).catch(() => undefined));
   const counters = src && {
     overdue: num(src.overdue) ?? 0,
     dueToday: num(src.dueToday) ?? 0,

@@ -1,6 +1,6 @@
 import type { InboundContact } from '../../event/inbound-contact.js';
 import type { RealtimeNotice } from '../../realtime/hub.js';
-import { topic, type WorkPlace, workChanged } from '../../realtime/notices.js';
+import { conversationTouched, topic, type WorkPlace, workChanged } from '../../realtime/notices.js';
 import type { Queryable } from '../db/database.js';
 import type { MessageRow } from '../repositories/conversation.repository.js';
 import * as repo from '../repositories/notice.repository.js';
@@ -39,6 +39,13 @@ export function messageCreated(conversationId: number, m: MessageLike): Realtime
     },
   };
 }
+
+const touchOf = (conversationId: number, m: MessageLike) => ({
+  conversationId,
+  preview: m.text ?? null,
+  at: new Date(m.occurred_at).toISOString(),
+  waiting: m.direction === 'inbound',
+});
 
 export function messageStatus(
   conversationId: number,
@@ -104,7 +111,11 @@ export async function routedNotices(
   const notices: RealtimeNotice[] = [];
   const places: WorkPlace[] = [];
   for (const d of details) {
-    places.push({ responsibleId: d.responsible_id, regionId: d.region_id });
+    const place = { responsibleId: d.responsible_id, regionId: d.region_id };
+    // A message in a client's conversation patches that entry; a new client (a new lead) changes the list.
+    if (d.conversation_id != null && d.message && !created.has(d.event_id))
+      notices.push(...conversationTouched(place, touchOf(d.conversation_id, d.message)));
+    else places.push(place);
     if (d.conversation_id != null && d.message) notices.push(messageCreated(d.conversation_id, d.message));
     const e = byEvent.get(d.event_id);
     if (e && isRinging(e) && d.responsible_id != null) {
@@ -151,7 +162,10 @@ export async function replyNotices(
   message: MessageLike,
 ): Promise<RealtimeNotice[]> {
   const place = await audienceOf(db, conversationId);
-  return [messageCreated(conversationId, message), ...workChanged(place ? [place] : [])];
+  return [
+    messageCreated(conversationId, message),
+    ...(place ? conversationTouched(place, touchOf(conversationId, message)) : []),
+  ];
 }
 
 /**

@@ -140,6 +140,7 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
     anna.send({ type: 'ping' });
     await anna.next((f) => f.type === 'pong', 2_000);
     const sent = Date.now();
+    const mark = anna.mark();
     await whatsapp(a, '74957001122', 'And the delivery price?');
     const frame = await anna.next((f) => f.type === 'message.created', 1_000);
     expect(Date.now() - sent).toBeLessThan(1_000);
@@ -147,6 +148,15 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
       conversationId: conversation!.id,
       message: { direction: 'inbound', text: 'And the delivery price?' },
     });
+    // A message in a conversation she already lists: the work.changed carries it, so the console patches that
+    // entry (its preview, since when the client waits) instead of refetching the whole list.
+    const touched = await anna.seen((f) => f.type === 'work.changed', 2_000, mark);
+    expect(touched).toMatchObject({
+      conversationId: conversation!.id,
+      preview: 'And the delivery price?',
+      waiting: true,
+    });
+    expect(Date.parse(String(touched.at))).toBeGreaterThan(0);
   });
 
   it('refuses to follow a conversation anna may not see', async () => {
