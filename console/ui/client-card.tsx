@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
 import { CardActions } from './card-actions.js';
 import { useApp } from './context.js';
@@ -43,6 +43,8 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
   const [conversations, setConversations] = useState<ConversationRow[]>([]);
   const [version, setVersion] = useState(0);
   const reload = () => setVersion((v) => v + 1);
+  /** This client's conversations: their notices reload the card (the timeline's activity states). */
+  const shown = useRef(new Set<number>());
 
   useEffect(() => {
     let live = true;
@@ -65,7 +67,9 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
         setTimeline(tl.items);
         const mine = (s: { type: string; id: number }) => s.type === type && s.id === id;
         setDuplicates(dups.items.filter((d) => mine(d.chosen) || mine(d.other)));
-        setConversations(convs.items.filter((v) => v.ownerType === type && v.ownerId === id));
+        const own = convs.items.filter((v) => v.ownerType === type && v.ownerId === id);
+        shown.current = new Set(own.map((v) => v.id));
+        setConversations(own);
       } catch (err) {
         if (!live) return;
         if (err instanceof ApiError && err.status === 404) setClient(null);
@@ -82,8 +86,9 @@ export function ClientCard({ type, id }: { type: EntityType; id: number }) {
   useEffect(() => {
     const planned = throttle(reload, WORK_REFETCH_EVERY_MS, 200);
     const off = socket.on((n) => {
-      // A conversation's message (it carries conversationId) is shown live by the conversation pane itself.
-      if (n.type === 'work.changed' && n.conversationId === undefined) planned.trigger();
+      if (n.type !== 'work.changed') return;
+      // A conversation's message (the notice names it) changes this card only if it is this client's.
+      if (n.conversationId === undefined || shown.current.has(Number(n.conversationId))) planned.trigger();
     });
     return () => {
       off();
