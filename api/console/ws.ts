@@ -7,6 +7,7 @@ import { getOperator } from '../../crm-core/repositories/operator.repository.js'
 import type { Viewer } from '../../crm-core/repositories/visibility.repository.js';
 import { conversationVisible } from '../../crm-core/services/console-work.service.js';
 import type { SessionService } from '../../crm-core/services/session.service.js';
+import { serveUpgrades } from '../../lib/http-upgrades.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
 import { topic } from '../../realtime/notices.js';
@@ -83,7 +84,6 @@ export function attachConsoleSocket(
   const clients = new Set<Client>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== CONSOLE_WS_PATH) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       accept(ws, req).catch((err) => {
         log.warn({ err }, 'console socket refused after an error');
@@ -91,7 +91,7 @@ export function attachConsoleSocket(
       });
     });
   };
-  app.server.on('upgrade', onUpgrade);
+  const stopServing = serveUpgrades(app.server, CONSOLE_WS_PATH, onUpgrade);
 
   async function accept(ws: WebSocket, req: IncomingMessage) {
     if (!sameOrigin(req, deps.publicUrl)) return ws.close(CLOSE.forbidden, 'origin not allowed');
@@ -258,7 +258,7 @@ export function attachConsoleSocket(
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
     clearInterval(sessionCheck);
-    app.server.off('upgrade', onUpgrade);
+    stopServing();
     for (const c of clients) c.ws.close(CLOSE.going, 'server stopping');
     // Sockets that do not finish the closing handshake promptly are cut.
     setTimeout(() => {

@@ -7,6 +7,7 @@ import { isChannelKey } from '../../channels/settings.js';
 import { type LivechatReader, visitorTopic, type WidgetSettings } from '../../channels/widgets.js';
 import type { BusEvent } from '../../event/bus-event.js';
 import { AppError, isAppError } from '../../lib/errors.js';
+import { serveUpgrades } from '../../lib/http-upgrades.js';
 import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
 import type { ConnectorContext } from '../contract.js';
 import { contactEvent, deliveredStatus, messageEvent, type PageContext, pageUrl } from './events.js';
@@ -89,7 +90,6 @@ export function attachLivechatSocket(
   const connections = createRateLimiter(o.connectionsPerMinute);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== WIDGET_WS_PATH) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       accept(ws, req).catch((err) => {
         log.warn({ err }, 'visitor socket refused after an error');
@@ -97,7 +97,7 @@ export function attachLivechatSocket(
       });
     });
   };
-  app.server.on('upgrade', onUpgrade);
+  const stopServing = serveUpgrades(app.server, WIDGET_WS_PATH, onUpgrade);
 
   async function accept(ws: WebSocket, req: IncomingMessage) {
     // Frames that arrive while the widget is looked up wait; nothing is handled before the checks pass.
@@ -420,7 +420,7 @@ export function attachLivechatSocket(
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
-    app.server.off('upgrade', onUpgrade);
+    stopServing();
     for (const v of visitors) v.ws.close(CLOSE.going, 'server stopping');
     setTimeout(() => {
       for (const c of wss.clients) c.terminate();
