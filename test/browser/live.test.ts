@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_LINE_SECRET } from '../../app/demo-seed.js';
 import { upsertMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import { pgAvailable } from '../support/services.js';
@@ -7,6 +7,9 @@ import { BOT_TOKEN, fixture, telegramAccount, WEBHOOK_SECRET } from '../support/
 import { TelegramApiServer } from '../support/vendors/telegram-api.js';
 import { chromiumAvailable, consoleContext, launchChromium, screenshot, signIn } from './browser.js';
 import { ADMIN_TOKEN, type ConsoleService, call, startConsoleService } from './console-service.js';
+
+// A browser test is a whole user flow through a real Chromium; CI runs it beside other suites on two cores.
+vi.setConfig({ testTimeout: 60_000 });
 
 /**
  * The console live, in a real browser: a ringing call pops the caller's card (the PBX's routing request names

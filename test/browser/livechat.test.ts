@@ -1,10 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pgAvailable } from '../support/services.js';
 import { chromiumAvailable, consoleContext, launchChromium, screenshot, signIn } from './browser.js';
 import { ADMIN_TOKEN, type ConsoleService, call, startConsoleService } from './console-service.js';
+
+// A browser test is a whole user flow through a real Chromium; CI runs it beside other suites on two cores.
+vi.setConfig({ testTimeout: 60_000 });
 
 /**
  * The website live chat in a real browser: a shop's page on its own origin embeds the widget with one script
