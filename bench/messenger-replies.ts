@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ChildService } from './service-process.js';
-import { sleep } from './stats.js';
+import { percentile, sleep } from './stats.js';
 
 /**
  * Operators' replies delivered per second: `POST /v1/conversations/:id/messages` (operator tokens, an
@@ -68,13 +68,11 @@ export async function replyPhase(
   const deadline = Date.now() + 60_000;
   while (o.vendorCalls() - before < accepted && Date.now() < deadline) await sleep(50);
   latencies.sort((a, b) => a - b);
-  const pick = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     replies: accepted,
     failed,
     seconds: o.vendorCalls() - before >= accepted ? (Date.now() - start) / 1_000 : Number.NaN,
-    p50: pick(0.5),
-    p99: pick(0.99),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
   };
 }
