@@ -48,9 +48,16 @@ import {
 } from './scenarios.js';
 import { BROKERS, cleanUpOnInterrupt, guarded, PG_URL } from './service-process.js';
 import { int, ms, pct, table } from './stats.js';
+import { atLeast, atMost, type TargetCheck, targetsTable } from './targets.js';
 
 const TARGET_RATE = 2_000;
 const TARGET_P99_MS = 250;
+/** Issue 11's targets for the shapes measured here. */
+const TARGET_SPLIT_SHARE_OF_FASTIFY = 0.25;
+const TARGET_CPU_MS_PER_CONTACT = 0.35;
+const TARGET_ALL_KAFKA_P99_MS = 100;
+/** Every figure with a target, from every section run, printed together at the end. */
+const checks: TargetCheck[] = [];
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -335,6 +342,68 @@ function report(c: Ceilings | undefined, cols: Column[]) {
   if (named.length) findings(c, named);
 }
 
+/** Issue 11's contact targets from the Kafka and embedded shapes of this run, with the Fastify ceiling. */
+function contactTargets(c: Ceilings | undefined, cols: Column[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const byTitle = (prefix: string) => cols.find((x) => x.title.startsWith(prefix))?.result;
+  const msFmt = (v: number) => ms(v);
+  const all = cols.find((x) => x.kafka && x.title.includes('1 process') && !x.title.includes('1 partition'));
+  if (all) {
+    out.push(
+      atMost(
+        `One process (ROLE=all) on Kafka, p99 at ${int(settings.rate)}/s (sent → committed)`,
+        all.result.fixed.latency.p99,
+        TARGET_ALL_KAFKA_P99_MS,
+        msFmt,
+      ),
+    );
+  }
+  const split = byTitle('Kafka + PG: connectors + router');
+  if (split) {
+    const fastify = c?.fastify?.requestsPerSec;
+    const share = fastify ? split.max.committedPerSec / fastify : Number.NaN;
+    out.push({
+      ...atLeast(
+        'Split roles end to end, share of the Fastify ceiling',
+        share,
+        TARGET_SPLIT_SHARE_OF_FASTIFY,
+        pct,
+      ),
+      measured: `${int(split.max.committedPerSec)}/s = ${pct(share)}`,
+      ceiling: fastify ? `Fastify empty route ${int(fastify)} req/s` : 'not run (add raw)',
+    });
+    const k = cpuPerContact(split.max.cpu, split.max.committedPerSec, cpus().length);
+    const own = k.service + k.postgres + k.kafka;
+    out.push({
+      ...atMost(
+        'CPU per contact, split roles: service processes + PostgreSQL + Kafka',
+        own,
+        TARGET_CPU_MS_PER_CONTACT,
+        (v) => `${v.toFixed(2)} ms`,
+      ),
+      measured: `${own.toFixed(2)} ms (service ${k.service.toFixed(2)}, PostgreSQL ${k.postgres.toFixed(2)}, Kafka ${k.kafka.toFixed(2)}; load generator ${k.loadGenerator.toFixed(2)} more)`,
+    });
+  }
+  const embedded = byTitle('Embedded');
+  if (embedded) {
+    out.push(
+      atLeast(
+        'Embedded default (PGlite), end to end',
+        embedded.max.committedPerSec,
+        TARGET_RATE,
+        (v) => `${int(v)}/s`,
+      ),
+      atMost(
+        `Embedded default, p99 at ${int(settings.rate)}/s (sent → committed)`,
+        embedded.fixed.latency.p99,
+        TARGET_P99_MS,
+        msFmt,
+      ),
+    );
+  }
+  return out;
+}
+
 function cpuCell(p: Phase): string {
   const f = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}%` : 'n/a');
   return `${f(p.cpu.service)} / ${f(p.cpu.postgres)} / ${f(p.cpu.kafka)} / ${f(p.cpu.loadGenerator)} / ${f(p.cpu.other)}`;
@@ -454,6 +523,7 @@ async function main() {
     describePhase(`fixed ${int(settings.rate)}/s`, e.fixed);
   }
   if (c || cols.length) report(c, cols);
+  checks.push(...contactTargets(c, cols));
   // Channel benches kept by their connectors' authors, loaded by name so this file does not depend on their API.
   for (const [section, file, fn, title] of CHANNEL_BENCHES) {
     if (!only.has(section)) continue;
@@ -463,13 +533,14 @@ async function main() {
       | ((o: {
           quick?: boolean;
           log?: (l: string) => void;
-        }) => Promise<{ rows: { metric: string; value: string }[] }>)
+        }) => Promise<{ rows: { metric: string; value: string }[]; targets?: TargetCheck[] }>)
       | undefined;
     if (typeof run !== 'function') {
       console.log(`  bench/${file}.ts has no ${fn}(); skipped`);
       continue;
     }
-    const { rows } = await run({ quick, log: (l) => console.log(`  ${l}`) });
+    const { rows, targets } = await run({ quick, log: (l) => console.log(`  ${l}`) });
+    checks.push(...(targets ?? []));
     console.log('');
     console.log(
       table(
@@ -480,6 +551,10 @@ async function main() {
     );
   }
   if (only.has('chat')) await chatSection();
+  if (checks.length) {
+    console.log(`\n# Targets: every figure with one, this run (${new Date().toISOString().slice(0, 16)}Z)\n`);
+    console.log(targetsTable(checks));
+  }
   console.log(`\n(total ${elapsed()})`);
 }
 
@@ -490,7 +565,7 @@ async function chatSection() {
   console.log(
     `\n# Live chat and operator console: two API instances on Kafka + PostgreSQL (bench/chat.ts) (${elapsed()})`,
   );
-  const { rows } = await runChatBench({
+  const { rows, targets } = await runChatBench({
     quick,
     visitors: n('chat-visitors'),
     operators: n('chat-operators'),
@@ -500,6 +575,7 @@ async function chatSection() {
     workList: !args.includes('--chat-no-worklist'),
     log: (l) => console.log(`  ${l}`),
   });
+  checks.push(...targets);
   console.log('');
   console.log(
     table(
