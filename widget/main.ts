@@ -34,6 +34,7 @@ function start() {
     acked: (clientId, id) => ui.acked(clientId, id),
     failed: (clientId) => ui.failed(clientId),
     typing: () => ui.typing(),
+    askContact: (message) => ui.askContact(message),
     status: (connected) => ui.status(connected),
     refused: () => ui.unmount(),
   });

@@ -84,7 +84,7 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     return { fields, required: p.required };
   }
 
-  function buildPreChat() {
+  function buildPreChat(problem = '') {
     const { fields, required } = preChatFields();
     const show = fields.length > 0 && !contactGiven();
     pre.replaceChildren();
@@ -101,7 +101,7 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       inputs.set(f, i);
       pre.append(i);
     }
-    const err = h('div', 'err');
+    const err = h('div', 'err', problem);
     const start = h('button', 'send', t.start);
     start.type = 'submit';
     pre.append(err, start);
@@ -203,6 +203,11 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     },
     failed(clientId: string) {
       byClient.get(clientId)?.classList.add('failed');
+    },
+    /** The server refused to start without the form (or refused the contact): it is shown again. */
+    askContact(message?: string) {
+      buildPreChat(message ?? t.required);
+      pre.querySelector('input')?.focus();
     },
     typing() {
       typingLine.textContent = t.typing;

@@ -30,7 +30,18 @@ export type ServerFrame =
   | { type: 'typing' }
   /** The message (or contact) with this clientId is durable; `id` once it is stored (the embedded default). */
   | { type: 'ack'; clientId: string; id?: number }
-  | { type: 'error'; code: string; message: string; clientId?: string; retryAfterSec?: number }
+  /**
+   * `field`: the frame's field at fault (VALIDATION), or the pre-chat field the widget requires before the first
+   * message (PRE_CHAT_REQUIRED: the message was not taken; send a contact with the field, then the message again).
+   */
+  | {
+      type: 'error';
+      code: string;
+      message: string;
+      clientId?: string;
+      field?: string;
+      retryAfterSec?: number;
+    }
   | { type: 'pong' };
 
 export type VisitorFrame =

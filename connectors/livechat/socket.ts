@@ -4,14 +4,19 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { isChannelKey } from '../../channels/settings.js';
-import { type LivechatReader, visitorTopic, type WidgetSettings } from '../../channels/widgets.js';
+import {
+  type LivechatReader,
+  type PreChatField,
+  visitorTopic,
+  type WidgetSettings,
+} from '../../channels/widgets.js';
 import type { BusEvent } from '../../event/bus-event.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { serveUpgrades } from '../../lib/http-upgrades.js';
 import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
 import type { ConnectorContext } from '../contract.js';
 import { contactEvent, deliveredStatus, messageEvent, type PageContext, pageUrl } from './events.js';
-import { checkContact, checkMessage } from './frames.js';
+import { checkContact, checkMessage, contactFields, missingRequired } from './frames.js';
 import { originAllowed } from './origin.js';
 import { CLOSE, type ServerFrame, WIDGET_WS_PATH } from './protocol.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -60,6 +65,10 @@ interface Visitor {
   alive: boolean;
   typedAt: number;
   work: Promise<void>;
+  /** The visitor has written before (a history): the pre-chat form is behind them. */
+  chatted: boolean;
+  /** Pre-chat fields given on this socket or found on file for the visitor's client. */
+  known: Set<PreChatField>;
 }
 
 export interface LivechatSocketDeps {
@@ -132,6 +141,8 @@ export function attachLivechatSocket(
       stops: new Map(),
       alive: true,
       typedAt: 0,
+      chatted: false,
+      known: new Set(),
       // Opened once hello is sent: a notice that comes while the history is read waits, so hello is first.
       work: new Promise<void>((resolve) => {
         opened = resolve;
@@ -148,6 +159,7 @@ export function attachLivechatSocket(
       reader.conversationId(widget.key, v.visitorId),
     ]);
     if (ws.readyState !== ws.OPEN) return drop(v);
+    v.chatted = history.length > 0;
     visitors.add(v);
     follow(v, conversationId);
     ws.off('message', hold);
@@ -298,11 +310,24 @@ export function attachLivechatSocket(
       case 'message': {
         const c = checkMessage(f);
         if ('field' in c) return refuse(v, c, f.clientId);
+        const missing = await preChatMissing(v, []);
+        if (missing) {
+          ctx.onUpdate?.('livechat', 'frame', 'invalid');
+          send(v, {
+            type: 'error',
+            code: 'PRE_CHAT_REQUIRED',
+            field: missing,
+            message: `${missing}: this chat asks for it before the first message (send a contact frame first)`,
+            clientId: c.ok.clientId,
+          });
+          return;
+        }
         if (limited(v, c.ok.clientId)) return;
         const event = messageEvent(origin(v), c.ok.clientId, c.ok.text, v.name);
         if (!(await durable(v, [event], c.ok.clientId))) return;
         const vendorId = event.content.message!.vendorMessageId;
         const id = await reader.messageId(v.widget.key, vendorId).catch(() => undefined);
+        v.chatted = true;
         send(v, { type: 'ack', clientId: c.ok.clientId, ...(id !== undefined ? { id } : {}) });
         ctx.onUpdate?.('livechat', 'message', 'published');
         const message = {
@@ -329,8 +354,17 @@ export function attachLivechatSocket(
         const c = checkContact(f);
         if ('field' in c) return refuse(v, c, f.clientId);
         const { clientId, ...contact } = c.ok;
+        // A pre-chat form without a required field is refused whole: nothing of it is published.
+        const missing = await preChatMissing(v, contactFields(contact));
+        if (missing)
+          return refuse(
+            v,
+            { field: missing, message: `${missing}: this chat requires it before the first message` },
+            clientId,
+          );
         if (limited(v, clientId)) return;
         if (!(await durable(v, [contactEvent(origin(v), contact)], clientId))) return;
+        for (const k of contactFields(contact)) v.known.add(k);
         if (contact.name) v.name = contact.name;
         if (clientId) send(v, { type: 'ack', clientId });
         ctx.onUpdate?.('livechat', 'contact', 'published');
@@ -350,11 +384,29 @@ export function attachLivechatSocket(
     defaultCountry: ctx.config.defaultCountry,
   });
 
-  function refuse(v: Visitor, c: { message: string }, clientId: unknown) {
+  /**
+   * The first field the widget requires before the first message that the visitor has not given (with `adding`,
+   * the fields of the contact being sent) and the CRM does not have on file; nothing once they have written.
+   * The file is read each time something is missing: a contact given on another tab or page counts once routed.
+   */
+  async function preChatMissing(v: Visitor, adding: PreChatField[]): Promise<PreChatField | undefined> {
+    const required = v.widget.preChat.required;
+    if (v.chatted || required.length === 0) return undefined;
+    const known = new Set([...v.known, ...adding]);
+    if (!missingRequired(required, known)) return undefined;
+    for (const f of await reader.visitorContact(v.visitorId)) {
+      v.known.add(f);
+      known.add(f);
+    }
+    return missingRequired(required, known);
+  }
+
+  function refuse(v: Visitor, c: { field: string; message: string }, clientId: unknown) {
     ctx.onUpdate?.('livechat', 'frame', 'invalid');
     send(v, {
       type: 'error',
       code: 'VALIDATION',
+      field: c.field,
       message: c.message,
       ...(typeof clientId === 'string' ? { clientId } : {}),
     });

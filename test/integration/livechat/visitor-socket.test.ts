@@ -94,7 +94,7 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     expect(hello).toMatchObject({
       history: [],
       online: true,
-      config: { colors: { primary: '#0a7d5a' }, preChat: { fields: ['name', 'phone'], required: ['phone'] } },
+      config: { colors: { primary: '#0a7d5a' }, preChat: { fields: ['name', 'phone'], required: [] } },
     });
     expect(hello.visitor).toMatch(/^[A-Za-z0-9_-]{43}$/);
     v.send({ type: 'message', clientId: 'c-1', text: 'Do you deliver sofas to Tver?' });
@@ -166,6 +166,81 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     });
     await v.close();
     await again.close();
+  });
+
+  it('a widget that requires fields refuses a first message or a contact without them, naming the field; nothing written', async () => {
+    await upsertWidget(
+      t.db,
+      shopWidget({
+        key: 'strict',
+        preChat: { fields: ['name', 'phone', 'email'], required: ['name', 'phone'] },
+      }),
+    );
+    const messagesBefore = await q("SELECT id FROM messages WHERE channel = 'webchat'");
+    const identitiesBefore = await q('SELECT id FROM identities');
+    const v = visitor(a.wsUrl, { widget: 'strict' });
+    const token = (await v.next('hello')).visitor as string;
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    expect(await v.next('error', (f) => f.clientId === 's-1')).toEqual({
+      type: 'error',
+      code: 'PRE_CHAT_REQUIRED',
+      field: 'name',
+      clientId: 's-1',
+      message: expect.stringMatching(/^name: /),
+    });
+    // A contact with the name but no phone is refused whole: the name is not kept either.
+    v.send({ type: 'contact', clientId: 'k-1', name: 'Pavel', email: 'pavel@example.com' });
+    expect(await v.next('error', (f) => f.clientId === 'k-1')).toMatchObject({
+      code: 'VALIDATION',
+      field: 'phone',
+      message: /^phone: /,
+    });
+    // Malformed phones and emails are refused naming the field.
+    for (const [k, value] of [
+      ['phone', '-----'],
+      ['phone', '12345'],
+      ['phone', '+7 495 +111'],
+      ['email', 'pavel@example'],
+      ['email', 'pavel @example.com'],
+    ] as const) {
+      v.send({ type: 'contact', clientId: 'k-bad', name: 'Pavel', phone: '+7 495 222-33-44', [k]: value });
+      expect(await v.next('error', (f) => f.clientId === 'k-bad'), value).toMatchObject({
+        code: 'VALIDATION',
+        field: k,
+      });
+    }
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    expect(await v.next('error', (f) => f.clientId === 's-1')).toMatchObject({ code: 'PRE_CHAT_REQUIRED' });
+    expect(await q("SELECT id FROM messages WHERE channel = 'webchat'")).toEqual(messagesBefore);
+    expect(await q('SELECT id FROM identities')).toEqual(identitiesBefore);
+    expect(v.frames.some((f) => f.type === 'ack')).toBe(false);
+
+    // The form filled: the message goes through.
+    v.send({ type: 'contact', clientId: 'k-2', name: 'Pavel', phone: '+7 495 222-33-44' });
+    await v.next('ack', (f) => f.clientId === 'k-2');
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    await v.next('ack', (f) => f.clientId === 's-1');
+    await v.close();
+    // On another page the fields are on file (and the visitor has written): no form asked again.
+    const again = visitor(a.wsUrl, { widget: 'strict', visitor: token });
+    await again.next('hello');
+    again.send({ type: 'message', clientId: 's-2', text: 'Back again' });
+    await again.next('ack', (f) => f.clientId === 's-2');
+    await again.close();
+  });
+
+  it('a required field on file for the visitor counts, though they never wrote', async () => {
+    // Contact given through the bus, on a page that closed before the first message.
+    const v = visitor(a.wsUrl, { widget: 'strict' });
+    const token = (await v.next('hello')).visitor as string;
+    v.send({ type: 'contact', clientId: 'f-1', name: 'Vera', phone: '+7 495 333-44-55' });
+    await v.next('ack', (f) => f.clientId === 'f-1');
+    await v.close();
+    const next = visitor(a.wsUrl, { widget: 'strict', visitor: token });
+    expect((await next.next('hello')).history).toEqual([]);
+    next.send({ type: 'message', clientId: 'f-2', text: 'Now my question' });
+    await next.next('ack', (f) => f.clientId === 'f-2');
+    await next.close();
   });
 
   it('an operator reply reaches the socket (with their name), becomes delivered; typing goes both ways', async () => {
