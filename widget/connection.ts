@@ -17,6 +17,7 @@ const PONG_WITHIN_MS = 10_000;
 
 export interface ConnectionEvents {
   hello(config: WidgetConfig, online: boolean): void;
+  online(online: boolean): void;
   /** A message to show; `clientId` lets the UI replace its own pending copy. */
   message(m: LivechatMessage | (Omit<LivechatMessage, 'id'> & { id?: number })): void;
   acked(clientId: string, id?: number): void;
@@ -138,6 +139,9 @@ export function createConnection(
         return;
       case 'typing':
         on.typing();
+        return;
+      case 'online':
+        on.online(f.online);
         return;
       case 'error':
         if (!f.clientId) return;

@@ -30,6 +30,7 @@ function start() {
   );
   const conn = createConnection(base, key, store, {
     hello: (config, online) => ui.hello(config, online),
+    online: (online) => ui.online(online),
     message: (m) => ui.show(m),
     acked: (clientId, id) => ui.acked(clientId, id),
     failed: (clientId) => ui.failed(clientId),

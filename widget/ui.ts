@@ -86,6 +86,8 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
 
   function buildPreChat(problem = '') {
     const { fields, required } = preChatFields();
+    // Rebuilt when presence changes: what the visitor already typed stays.
+    const typed = new Map(Array.from(pre.querySelectorAll('input'), (i) => [i.name, i.value]));
     const show = fields.length > 0 && !contactGiven();
     pre.replaceChildren();
     pre.style.display = show ? '' : 'none';
@@ -98,6 +100,7 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       i.name = f;
       i.type = f === 'email' ? 'email' : f === 'phone' ? 'tel' : 'text';
       i.placeholder = (t as unknown as Record<string, string>)[f] + (required.includes(f) ? ' *' : '');
+      i.value = typed.get(f) ?? '';
       inputs.set(f, i);
       pre.append(i);
     }
@@ -190,6 +193,13 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       config = c;
       online = isOnline;
       paint();
+      host.toggleAttribute('data-online', online);
+    },
+    /** An operator came online or the last one left: the dot, the note and the form follow. */
+    online(isOnline: boolean) {
+      online = isOnline;
+      paint();
+      host.toggleAttribute('data-online', online);
     },
     show,
     pending(clientId: string, text: string, sentAt: string) {

@@ -28,6 +28,8 @@ export type ServerFrame =
     }
   | { type: 'message'; message: LivechatMessage | (Omit<LivechatMessage, 'id'> & { id?: undefined }) }
   | { type: 'typing' }
+  /** Whether an operator is online changed since hello (the first came, or the last left). */
+  | { type: 'online'; online: boolean }
   /** The message (or contact) with this clientId is durable; `id` once it is stored (the embedded default). */
   | { type: 'ack'; clientId: string; id?: number }
   /**

@@ -14,6 +14,7 @@ import type { BusEvent } from '../../event/bus-event.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { serveUpgrades } from '../../lib/http-upgrades.js';
 import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
+import { topic } from '../../realtime/notices.js';
 import type { ConnectorContext } from '../contract.js';
 import { contactEvent, deliveredStatus, messageEvent, type PageContext, pageUrl } from './events.js';
 import { checkContact, checkMessage, contactFields, missingRequired } from './frames.js';
@@ -49,6 +50,8 @@ const TYPING_EVERY_MS = 1_500;
 const DELIVERED_WAIT_MS = 250;
 const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
+/** Presence notices come in bursts (a shift starting): one look per region after the burst. */
+const PRESENCE_SETTLE_MS = 100;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
 const MAX_BUFFERED = 1 << 20;
 
@@ -69,6 +72,8 @@ interface Visitor {
   chatted: boolean;
   /** Pre-chat fields given on this socket or found on file for the visitor's client. */
   known: Set<PreChatField>;
+  /** What the widget was last told: is an operator online? */
+  online: boolean;
 }
 
 export interface LivechatSocketDeps {
@@ -143,12 +148,14 @@ export function attachLivechatSocket(
       typedAt: 0,
       chatted: false,
       known: new Set(),
+      online: false,
       // Opened once hello is sent: a notice that comes while the history is read waits, so hello is first.
       work: new Promise<void>((resolve) => {
         opened = resolve;
       }),
     };
     listen(v, visitorTopic(widget.key, v.visitorId), (n) => onVisitorNotice(v, n));
+    const presenceSeen = presenceSeq;
     const [history, online, conversationId] = await Promise.all([
       reader.history(widget.key, v.visitorId, {
         after: Number.isSafeInteger(after) && after > 0 ? after : undefined,
@@ -160,7 +167,10 @@ export function attachLivechatSocket(
     ]);
     if (ws.readyState !== ws.OPEN) return drop(v);
     v.chatted = history.length > 0;
+    v.online = online;
     visitors.add(v);
+    // Presence changed while it was read: look again (the answer goes after hello).
+    if (presenceSeq !== presenceSeen) presenceChanged();
     follow(v, conversationId);
     ws.off('message', hold);
     ws.on('message', (raw, isBinary) => enqueue(v, isBinary ? '' : String(raw)));
@@ -451,6 +461,35 @@ export function attachLivechatSocket(
     }
   }
 
+  /**
+   * Operators' presence (realtime/notices.ts `presence`, from the API on any instance): after a burst settles,
+   * whether someone is online is read once per region among the connected widgets, and each visitor whose answer
+   * flipped is told (`online` frame), so the widget asks for a contact when the last operator leaves.
+   */
+  let presenceSeq = 0;
+  let presenceTimer: NodeJS.Timeout | undefined;
+  function presenceChanged() {
+    presenceSeq += 1;
+    if (presenceTimer) return;
+    presenceTimer = setTimeout(() => {
+      presenceTimer = undefined;
+      recheckPresence().catch((err) => log.warn({ err }, 'operators online not rechecked'));
+    }, PRESENCE_SETTLE_MS);
+    presenceTimer.unref();
+  }
+  async function recheckPresence() {
+    const regions = new Map<number | undefined, boolean>();
+    for (const v of visitors) regions.set(v.widget.regionId, false);
+    for (const r of regions.keys()) regions.set(r, await reader.operatorsOnline(r));
+    for (const v of visitors) {
+      const online = regions.get(v.widget.regionId);
+      if (online === undefined || online === v.online) continue;
+      v.online = online;
+      later(v, () => send(v, { type: 'online', online }));
+    }
+  }
+  const stopPresence = realtime.subscribe(topic.presence, presenceChanged);
+
   function drop(v: Visitor) {
     visitors.delete(v);
     for (const stop of v.stops.values()) stop();
@@ -472,6 +511,8 @@ export function attachLivechatSocket(
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
+    clearTimeout(presenceTimer);
+    stopPresence();
     stopServing();
     for (const v of visitors) v.ws.close(CLOSE.going, 'server stopping');
     setTimeout(() => {

@@ -400,6 +400,45 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await t.db.query("UPDATE operators SET status = 'online'");
     await v.close();
   });
+
+  it('connected visitors are told live when their region gets its first operator online or loses its last', async () => {
+    const spb = (await q<{ id: number }>("SELECT id FROM regions WHERE code = 'spb'"))[0]!.id;
+    await upsertWidget(t.db, shopWidget({ key: 'spb', regionId: spb }));
+    const presence = async (login: string, status: string) => {
+      const r = await a.app.inject({
+        method: 'PATCH',
+        url: '/v1/operators/me/status',
+        headers: bearer(a.tokens[login]!),
+        payload: { status },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+    };
+    // One visitor on a widget of Saint Petersburg (vera alone), one on a widget of no region (anyone answers).
+    const regional = visitor(a.wsUrl, { widget: 'spb' });
+    const anywhere = visitor(a.wsUrl, { widget: 'shop' });
+    expect((await regional.next('hello')).online).toBe(true);
+    expect((await anywhere.next('hello')).online).toBe(true);
+    const told = (v: typeof regional) => v.frames.filter((f) => f.type === 'online').map((f) => f.online);
+
+    await presence('vera', 'away');
+    expect(await regional.next('online')).toEqual({ type: 'online', online: false });
+    // Anna and Boris are still there for the widget without a region: its visitor hears nothing.
+    await presence('anna', 'offline');
+    await presence('boris', 'offline');
+    expect(await anywhere.next('online')).toEqual({ type: 'online', online: false });
+    expect(told(regional)).toEqual([false]);
+
+    await presence('vera', 'online');
+    expect(await regional.next('online', (f) => f.online === true)).toEqual({ type: 'online', online: true });
+    expect(await anywhere.next('online', (f) => f.online === true)).toEqual({ type: 'online', online: true });
+    // A second operator coming online changes nothing the widgets show: no frame.
+    await presence('anna', 'online');
+    await presence('boris', 'online');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(told(regional)).toEqual([false, true]);
+    expect(told(anywhere)).toEqual([false, true]);
+    await Promise.all([regional.close(), anywhere.close()]);
+  });
 });
 
 describe.skipIf(!(await pgAvailable()))('live chat: rate limits on PostgreSQL', () => {
