@@ -18,6 +18,8 @@ const PONG_WITHIN_MS = 10_000;
 export interface ConnectionEvents {
   hello(config: WidgetConfig, online: boolean): void;
   online(online: boolean): void;
+  /** The operator read the visitor's messages up to this id. */
+  read(upTo: number): void;
   /** A message to show; `clientId` lets the UI replace its own pending copy. */
   message(m: LivechatMessage | (Omit<LivechatMessage, 'id'> & { id?: number })): void;
   acked(clientId: string, id?: number): void;
@@ -143,6 +145,9 @@ export function createConnection(
       case 'online':
         on.online(f.online);
         return;
+      case 'read':
+        on.read(f.upTo);
+        return;
       case 'error':
         if (!f.clientId) return;
         if (f.code === 'PRE_CHAT_REQUIRED' || (contact?.clientId === f.clientId && f.code === 'VALIDATION')) {
@@ -213,6 +218,7 @@ export function createConnection(
       write(contact);
     },
     typing: () => write({ type: 'typing' }),
+    read: (upTo: number) => write({ type: 'read', upTo }),
     pending: () => store.pending(),
   };
 }

@@ -8,6 +8,8 @@ export interface UiActions {
   send(text: string): { clientId: string; sentAt: string };
   sendContact(c: { name?: string; phone?: string; email?: string }): void;
   typing(): void;
+  /** Tells the server the visitor saw replies up to this id; false when not connected (tried again later). */
+  read(upTo: number): boolean;
 }
 
 const h = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
@@ -48,6 +50,8 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
   let unread = 0;
   let typingTimer: number | undefined;
   let typedAt = 0;
+  let newestOut = 0;
+  let readUpTo = 0;
   const byId = new Map<number, HTMLElement>();
   const byClient = new Map<string, HTMLElement>();
 
@@ -149,6 +153,16 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       byId.set(m.id, el);
     }
     if (m.clientId) byClient.set(m.clientId, el);
+    if (m.direction === 'out' && m.id !== undefined && m.id > newestOut) {
+      newestOut = m.id;
+      markRead();
+    }
+  }
+
+  /** Replies count as read once shown in the open panel of a visible page. */
+  function markRead() {
+    if (!panel.classList.contains('open') || document.hidden || newestOut <= readUpTo) return;
+    if (actions.read(newestOut)) readUpTo = newestOut;
   }
 
   function toggle(open: boolean) {
@@ -157,8 +171,10 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       unread = 0;
       badge.style.display = 'none';
       input.focus();
+      markRead();
     }
   }
+  document.addEventListener('visibilitychange', markRead);
 
   launcher.onclick = () => toggle(!panel.classList.contains('open'));
   closeBtn.onclick = () => toggle(false);
@@ -219,6 +235,10 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       buildPreChat(message ?? t.required);
       pre.querySelector('input')?.focus();
     },
+    /** The operator read the visitor's messages up to this id: they get a double tick. */
+    readByOperator(upTo: number) {
+      for (const [id, el] of byId) if (id <= upTo && el.classList.contains('in')) el.classList.add('read');
+    },
     typing() {
       typingLine.textContent = t.typing;
       clearTimeout(typingTimer);
@@ -230,6 +250,7 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       host.toggleAttribute('data-connected', connected);
       // Grey while the connection is being re-established; messages written meanwhile wait as pending.
       dot.className = connected && online ? 'dot on' : 'dot';
+      if (connected) markRead();
     },
   };
 }

@@ -50,6 +50,8 @@ const TYPING_EVERY_MS = 1_500;
 const DELIVERED_WAIT_MS = 250;
 const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
+/** A read receipt covers the visitor's newest messages, not their whole history. */
+const READ_RECENT = 50;
 /** Presence notices come in bursts (a shift starting): one look per region after the burst. */
 const PRESENCE_SETTLE_MS = 100;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
@@ -236,7 +238,10 @@ export function attachLivechatSocket(
     }
     v.conversationId = conversationId;
     listen(v, `conversation:${conversationId}`, (n) => {
-      if (n.type === 'typing' && n.data.who === 'operator') later(v, () => send(v, { type: 'typing' }));
+      if (n.data.who !== 'operator') return;
+      if (n.type === 'typing') later(v, () => send(v, { type: 'typing' }));
+      const upTo = n.data.upTo;
+      if (n.type === 'read' && typeof upTo === 'number') later(v, () => send(v, { type: 'read', upTo }));
     });
   }
 
@@ -273,23 +278,30 @@ export function attachLivechatSocket(
   }
 
   /**
-   * The reply reached the browser: its status becomes delivered, once the outbox has marked it sent (a status
-   * published before the message has its vendor id could be parked after the outbox looked for parked ones).
+   * The reply reached the browser: its status becomes delivered (or read, when the visitor saw it), once the
+   * outbox has marked it sent (a status published before the message has its vendor id could be parked after
+   * the outbox looked for parked ones).
    */
-  function delivered(v: Visitor, messageId: number, status: string | null, tries = 0) {
+  function delivered(
+    v: Visitor,
+    messageId: number,
+    status: string | null,
+    tries = 0,
+    to: 'delivered' | 'read' = 'delivered',
+  ) {
     if (status === 'pending' || status === null) {
       if (tries >= DELIVERED_TRIES) return;
       setTimeout(() => {
         reader
           .message(v.widget.key, v.visitorId, messageId)
-          .then((m) => m && delivered(v, messageId, m.status, tries + 1))
+          .then((m) => m && delivered(v, messageId, m.status, tries + 1, to))
           .catch((err) => log.warn({ err }, 'delivered status not checked'));
       }, DELIVERED_WAIT_MS).unref();
       return;
     }
-    if (status !== 'sent') return;
-    publish([deliveredStatus(v.widget.key, v.visitorId, messageId)]).catch((err) =>
-      log.warn({ err }, 'delivered status not published'),
+    if (status !== 'sent' && !(to === 'read' && status === 'delivered')) return;
+    publish([deliveredStatus(v.widget.key, v.visitorId, messageId, to)]).catch((err) =>
+      log.warn({ err }, `${to} status not published`),
     );
   }
 
@@ -358,6 +370,17 @@ export function attachLivechatSocket(
             })
             .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
         follow(v, await reader.conversationId(v.widget.key, v.visitorId));
+        return;
+      }
+      case 'read': {
+        // The visitor saw the operator's replies up to this id in an open chat: those not read yet become read.
+        const upTo = f.upTo;
+        if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1)
+          return refuse(v, { field: 'upTo', message: 'upTo: the id of a message' }, undefined);
+        const recent = await reader.history(v.widget.key, v.visitorId, { limit: READ_RECENT });
+        for (const h of recent)
+          if (h.message.direction === 'out' && h.message.id <= upTo && h.status !== 'read')
+            delivered(v, h.message.id, h.status, 0, 'read');
         return;
       }
       case 'contact': {

@@ -274,8 +274,39 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await expect
       .poll(() => typingSeen.some((n) => n.type === 'typing' && n.data.who === 'visitor'))
       .toBe(true);
+    // The operator's console reports the visitor's messages read (api/console/ws.ts): the widget is told.
+    await a.hub.publish({
+      topic: `conversation:${conv.id}`,
+      type: 'read',
+      data: { conversationId: conv.id, who: 'operator', upTo: messageId },
+    });
+    expect(await v.next('read')).toEqual({ type: 'read', upTo: messageId });
     stop();
     await v.close();
+  });
+
+  it('the visitor reading a reply makes it read for the operator; another visitor cannot mark it', async () => {
+    const { v, token } = await chat('When do you open?');
+    const conv = await conversationOf(await chatOf(token));
+    const first = await reply(conv.id, 'At nine.');
+    const second = await reply(conv.id, 'And close at six.');
+    await v.next('message', (f) => f.message.id === second);
+    const statusOf = async (id: number) =>
+      (await q<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]))[0]!.status;
+    await expect.poll(() => statusOf(second)).toBe('delivered');
+    // A stranger naming these ids changes nothing: a receipt covers the sender's own chat only.
+    const stranger = visitor(a.wsUrl, { widget: 'shop' });
+    await stranger.next('hello');
+    stranger.send({ type: 'read', upTo: second });
+    stranger.send({ type: 'read', upTo: 'all' });
+    expect(await stranger.next('error')).toMatchObject({ code: 'VALIDATION', field: 'upTo' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await statusOf(second)).toBe('delivered');
+    // The visitor saw both (the widget sends the newest id shown in the open chat).
+    v.send({ type: 'read', upTo: second });
+    await expect.poll(() => statusOf(first)).toBe('read');
+    await expect.poll(() => statusOf(second)).toBe('read');
+    await Promise.all([v.close(), stranger.close()]);
   });
 
   it('a reconnect with after= resumes: nothing lost, nothing twice, a resend is the same message', async () => {
