@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertWidget } from '../../../crm-core/repositories/widget.repository.js';
 import { AppError } from '../../../lib/errors.js';
-import { bearer } from '../../support/api-app.js';
+import { ADMIN_TOKEN, bearer } from '../../support/api-app.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { formEvent } from '../../support/events.js';
 import {
@@ -468,6 +468,19 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await new Promise((r) => setTimeout(r, 300));
     expect(told(regional)).toEqual([false, true]);
     expect(told(anywhere)).toEqual([false, true]);
+    // The admin moving vera out of Saint Petersburg leaves its widget without anybody, as going offline would.
+    const moscow = (await q<{ id: number }>("SELECT id FROM regions WHERE code = 'msk'"))[0]!.id;
+    const moved = await a.app.inject({
+      method: 'PATCH',
+      url: `/v1/admin/operators/${a.ops.vera}`,
+      headers: bearer(ADMIN_TOKEN),
+      payload: { regionIds: [moscow] },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await regional.next('online', (f) => f.online === false)).toEqual({
+      type: 'online',
+      online: false,
+    });
     await Promise.all([regional.close(), anywhere.close()]);
   });
 });
