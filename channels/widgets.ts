@@ -69,6 +69,11 @@ export interface LivechatReader {
   conversationId(widgetKey: string, visitorId: string): Promise<number | undefined>;
   /** Is an operator online who would get this widget's chats (its region's, or anyone's without one)? */
   operatorsOnline(regionId: number | undefined): Promise<boolean>;
+  /**
+   * Which pre-chat fields the CRM already has for the visitor's client (a name, a phone, an email), given in an
+   * earlier visit or known before: a required field on file need not be asked again.
+   */
+  visitorContact(visitorId: string): Promise<PreChatField[]>;
 }
 
 /** The hub topic of one visitor (all their tabs), as CONSOLE-PROTOCOL.md names it. */

@@ -8,7 +8,8 @@
  * - `operator:<id>`      what one operator must see now (assignments, screen pop, their conversations);
  * - `region:<id>`        the unassigned queue of one region (operators and supervisors of that region);
  * - `conversation:<id>`  one conversation's messages, statuses and typing (console and widget);
- * - `visitor:<widgetKey>:<visitorId>`  one website visitor, across their tabs.
+ * - `visitor:<widgetKey>:<visitorId>`  one website visitor, across their tabs;
+ * - `presence`          any operator's availability changed (visitor sockets: is anybody online to answer?).
  *
  * Delivery is at most once and best effort: a notice lost while a socket reconnects is recovered by the
  * socket's own resume (it asks for what came after the last message it saw), never by the hub.

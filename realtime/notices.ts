@@ -8,7 +8,19 @@ export const topic = {
   conversation: (id: number) => `conversation:${id}`,
   /** Everything in a region's work lists, for its supervisors (who see the whole region). */
   supervisors: (regionId: number) => `supervisors:${regionId}`,
+  /** Every operator's availability changing, for the visitor sockets (is anybody there to answer the chat?). */
+  presence: 'presence',
 };
+
+/**
+ * An operator's availability for new chats may have changed (their status, active flag or regions): the visitor
+ * sockets check whether their widget's region still has someone online, and tell the widgets when that flips.
+ */
+export const presenceChanged = (operatorId: number, status: string): RealtimeNotice => ({
+  topic: topic.presence,
+  type: 'presence',
+  data: { operatorId, status },
+});
 
 /** What publishes notices after its own work has committed: the hub and a logger for what went wrong. */
 export interface Notifier {

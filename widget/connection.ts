@@ -17,11 +17,16 @@ const PONG_WITHIN_MS = 10_000;
 
 export interface ConnectionEvents {
   hello(config: WidgetConfig, online: boolean): void;
+  online(online: boolean): void;
+  /** The operator read the visitor's messages up to this id. */
+  read(upTo: number): void;
   /** A message to show; `clientId` lets the UI replace its own pending copy. */
   message(m: LivechatMessage | (Omit<LivechatMessage, 'id'> & { id?: number })): void;
   acked(clientId: string, id?: number): void;
   failed(clientId: string, message: string): void;
   typing(): void;
+  /** The server wants the pre-chat form (again): a required field is missing or the contact was refused. */
+  askContact(message?: string): void;
   status(connected: boolean): void;
   refused(): void;
 }
@@ -48,6 +53,8 @@ export function createConnection(
   let pongTimer: number | undefined;
   let resendTimer: number | undefined;
   let contact: (VisitorFrame & { type: 'contact' }) | undefined;
+  /** Messages were held back for the pre-chat form: they go again once the contact is acknowledged. */
+  let held = false;
 
   function url(): string {
     const q = new URLSearchParams({ widget: widgetKey, page: location.href });
@@ -122,7 +129,11 @@ export function createConnection(
       case 'ack':
         if (contact && contact.clientId === f.clientId) {
           contact = undefined;
-          store.setContactGiven();
+          store.setContactGiven(true);
+          if (held) {
+            held = false;
+            resend();
+          }
         }
         unpend(f.clientId);
         on.acked(f.clientId, f.id);
@@ -131,9 +142,21 @@ export function createConnection(
       case 'typing':
         on.typing();
         return;
+      case 'online':
+        on.online(f.online);
+        return;
+      case 'read':
+        on.read(f.upTo);
+        return;
       case 'error':
         if (!f.clientId) return;
-        if (f.code === 'VALIDATION') {
+        if (f.code === 'PRE_CHAT_REQUIRED' || (contact?.clientId === f.clientId && f.code === 'VALIDATION')) {
+          // The message stays pending, sent again after the form; a refused contact is asked again.
+          if (contact?.clientId === f.clientId) contact = undefined;
+          held = f.code === 'PRE_CHAT_REQUIRED' || held;
+          store.setContactGiven(false);
+          on.askContact(f.code === 'VALIDATION' ? f.message : undefined);
+        } else if (f.code === 'VALIDATION') {
           unpend(f.clientId);
           on.failed(f.clientId, f.message);
         } else {
@@ -195,6 +218,7 @@ export function createConnection(
       write(contact);
     },
     typing: () => write({ type: 'typing' }),
+    read: (upTo: number) => write({ type: 'read', upTo }),
     pending: () => store.pending(),
   };
 }

@@ -25,15 +25,19 @@ function start() {
       send: (text) => conn.send(text),
       sendContact: (c) => conn.sendContact(c),
       typing: () => conn.typing(),
+      read: (upTo) => conn.read(upTo),
     },
     store.contactGiven,
   );
   const conn = createConnection(base, key, store, {
     hello: (config, online) => ui.hello(config, online),
+    online: (online) => ui.online(online),
+    read: (upTo) => ui.readByOperator(upTo),
     message: (m) => ui.show(m),
     acked: (clientId, id) => ui.acked(clientId, id),
     failed: (clientId) => ui.failed(clientId),
     typing: () => ui.typing(),
+    askContact: (message) => ui.askContact(message),
     status: (connected) => ui.status(connected),
     refused: () => ui.unmount(),
   });

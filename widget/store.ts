@@ -33,6 +33,6 @@ export function createStore(widgetKey: string) {
     pending: () => get<Pending[]>('pending', []),
     setPending: (p: Pending[]) => set('pending', p),
     contactGiven: () => get<boolean>('contact', false),
-    setContactGiven: () => set('contact', true),
+    setContactGiven: (given: boolean) => set('contact', given),
   };
 }

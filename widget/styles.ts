@@ -26,6 +26,7 @@ header button{background:none;border:0;color:inherit;font-size:22px;cursor:point
 .msg.out{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}
 .msg.pending{opacity:.6}
 .msg.failed{outline:1px solid #e11d48}
+.msg.read::after{content:" \\2713\\2713";font-size:11px;opacity:.8}
 .who{display:block;font-size:11px;color:#6b7280;margin-bottom:2px}
 .typing{font-size:12px;color:#6b7280;padding:0 14px 4px;min-height:18px;background:#f6f7f9}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;background:#fff}

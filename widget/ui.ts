@@ -8,6 +8,8 @@ export interface UiActions {
   send(text: string): { clientId: string; sentAt: string };
   sendContact(c: { name?: string; phone?: string; email?: string }): void;
   typing(): void;
+  /** Tells the server the visitor saw replies up to this id; false when not connected (tried again later). */
+  read(upTo: number): boolean;
 }
 
 const h = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
@@ -48,6 +50,8 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
   let unread = 0;
   let typingTimer: number | undefined;
   let typedAt = 0;
+  let newestOut = 0;
+  let readUpTo = 0;
   const byId = new Map<number, HTMLElement>();
   const byClient = new Map<string, HTMLElement>();
 
@@ -84,8 +88,10 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     return { fields, required: p.required };
   }
 
-  function buildPreChat() {
+  function buildPreChat(problem = '') {
     const { fields, required } = preChatFields();
+    // Rebuilt when presence changes: what the visitor already typed stays.
+    const typed = new Map(Array.from(pre.querySelectorAll('input'), (i) => [i.name, i.value]));
     const show = fields.length > 0 && !contactGiven();
     pre.replaceChildren();
     pre.style.display = show ? '' : 'none';
@@ -98,10 +104,11 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       i.name = f;
       i.type = f === 'email' ? 'email' : f === 'phone' ? 'tel' : 'text';
       i.placeholder = (t as unknown as Record<string, string>)[f] + (required.includes(f) ? ' *' : '');
+      i.value = typed.get(f) ?? '';
       inputs.set(f, i);
       pre.append(i);
     }
-    const err = h('div', 'err');
+    const err = h('div', 'err', problem);
     const start = h('button', 'send', t.start);
     start.type = 'submit';
     pre.append(err, start);
@@ -146,6 +153,16 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       byId.set(m.id, el);
     }
     if (m.clientId) byClient.set(m.clientId, el);
+    if (m.direction === 'out' && m.id !== undefined && m.id > newestOut) {
+      newestOut = m.id;
+      markRead();
+    }
+  }
+
+  /** Replies count as read once shown in the open panel of a visible page. */
+  function markRead() {
+    if (!panel.classList.contains('open') || document.hidden || newestOut <= readUpTo) return;
+    if (actions.read(newestOut)) readUpTo = newestOut;
   }
 
   function toggle(open: boolean) {
@@ -154,8 +171,10 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       unread = 0;
       badge.style.display = 'none';
       input.focus();
+      markRead();
     }
   }
+  document.addEventListener('visibilitychange', markRead);
 
   launcher.onclick = () => toggle(!panel.classList.contains('open'));
   closeBtn.onclick = () => toggle(false);
@@ -190,6 +209,13 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       config = c;
       online = isOnline;
       paint();
+      host.toggleAttribute('data-online', online);
+    },
+    /** An operator came online or the last one left: the dot, the note and the form follow. */
+    online(isOnline: boolean) {
+      online = isOnline;
+      paint();
+      host.toggleAttribute('data-online', online);
     },
     show,
     pending(clientId: string, text: string, sentAt: string) {
@@ -204,6 +230,15 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
     failed(clientId: string) {
       byClient.get(clientId)?.classList.add('failed');
     },
+    /** The server refused to start without the form (or refused the contact): it is shown again. */
+    askContact(message?: string) {
+      buildPreChat(message ?? t.required);
+      pre.querySelector('input')?.focus();
+    },
+    /** The operator read the visitor's messages up to this id: they get a double tick. */
+    readByOperator(upTo: number) {
+      for (const [id, el] of byId) if (id <= upTo && el.classList.contains('in')) el.classList.add('read');
+    },
     typing() {
       typingLine.textContent = t.typing;
       clearTimeout(typingTimer);
@@ -215,6 +250,7 @@ export function createUi(lang: 'ru' | 'en', actions: UiActions, contactGiven: ()
       host.toggleAttribute('data-connected', connected);
       // Grey while the connection is being re-established; messages written meanwhile wait as pending.
       dot.className = connected && online ? 'dot on' : 'dot';
+      if (connected) markRead();
     },
   };
 }

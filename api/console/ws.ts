@@ -57,6 +57,8 @@ interface Client {
   alive: boolean;
   stops: Map<string, () => void>;
   typedAt: Map<number, number>;
+  /** The newest message id each conversation was reported read up to by this socket. */
+  readUpTo: Map<number, number>;
   /** Frames are handled one after another, in order: a ping after a subscribe is answered after it. */
   queue: Promise<void>;
   pending: number;
@@ -107,6 +109,7 @@ export function attachConsoleSocket(
       alive: true,
       stops: new Map(),
       typedAt: new Map(),
+      readUpTo: new Map(),
       queue: Promise.resolve(),
       pending: 0,
     };
@@ -213,6 +216,23 @@ export function attachConsoleSocket(
           topic: topic.conversation(id),
           type: 'typing',
           data: { conversationId: id, who: 'operator', operatorId: c.viewer.operatorId },
+        });
+        return;
+      }
+      case 'read': {
+        // The operator has the conversation on screen up to this message: the visitor's widget shows it read.
+        // Only in a subscribed (so visible) conversation, and only forwards: a repeat is dropped.
+        const upTo = (m as { upTo?: unknown }).upTo;
+        if (!validId || !c.stops.has(topic.conversation(id)))
+          return send(c, { type: 'error', code: 'NOT_FOUND', conversationId: id });
+        if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1)
+          return send(c, { type: 'error', code: 'VALIDATION', message: 'upTo: the id of a message' });
+        if (upTo <= (c.readUpTo.get(id) ?? 0)) return;
+        c.readUpTo.set(id, upTo);
+        await deps.realtime.publish({
+          topic: topic.conversation(id),
+          type: 'read',
+          data: { conversationId: id, who: 'operator', upTo },
         });
         return;
       }

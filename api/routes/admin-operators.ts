@@ -5,6 +5,7 @@ import { operatorAvailabilityChanged } from '../../crm-core/services/automation-
 import { hashToken, newOperatorToken } from '../../crm-core/services/operator-tokens.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../crm-core/services/session.service.js';
 import { AppError } from '../../lib/errors.js';
+import { presenceChanged } from '../../realtime/notices.js';
 import type { RouteContext } from './context.js';
 import { camel } from './present.js';
 import * as s from './schemas.js';
@@ -118,7 +119,11 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
       }
       // A deactivated operator's browser sessions end now, as their token does.
       if (input.active === false) await ctx.auth.sessions.revokeAll(request.params.id);
-      return load(db, request.params.id);
+      const after = await load(db, request.params.id);
+      // Whether a widget's region has anybody online may have changed with any of these.
+      if (input.status !== undefined || input.active !== undefined || input.regionIds !== undefined)
+        ctx.notices.publish([presenceChanged(request.params.id, String(after.status))]);
+      return after;
     },
   );
 
@@ -136,6 +141,7 @@ export function adminOperatorRoutes(app: FastifyInstance, ctx: RouteContext): vo
       });
       if (!found) throw notFound(request.params.id);
       await ctx.auth.sessions.revokeAll(request.params.id);
+      ctx.notices.publish([presenceChanged(request.params.id, 'offline')]);
       return load(db, request.params.id);
     },
   );

@@ -130,13 +130,21 @@ function build(
   return event;
 }
 
-/** An operator's reply reached a visitor's socket: its status becomes delivered (through the router). */
-export function deliveredStatus(widgetKey: string, visitorId: string, messageId: number): DeliveryStatus {
+/**
+ * An operator's reply reached a visitor's socket (delivered) or was shown to them in an open chat (read): its
+ * status changes through the router, which never moves it backwards.
+ */
+export function deliveredStatus(
+  widgetKey: string,
+  visitorId: string,
+  messageId: number,
+  status: 'delivered' | 'read' = 'delivered',
+): DeliveryStatus {
   return buildDeliveryStatus({
     channel: LIVECHAT_CHANNEL,
     accountKey: widgetKey,
     vendorMessageId: livechatOutboundId(messageId),
-    status: 'delivered',
+    status,
     recipient: { kind: 'webchat', value: visitorId, valid: true },
   });
 }

@@ -1,3 +1,4 @@
+import type { PreChatField } from '../../channels/widgets.js';
 import type { VisitorContact } from './events.js';
 
 /**
@@ -6,8 +7,13 @@ import type { VisitorContact } from './events.js';
  */
 export const TEXT_MAX = 4_096;
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const PHONE = /^[0-9+()\-.\s]{5,30}$/;
-const EMAIL = /^[^\s@]{1,200}@[^\s@]{1,200}$/;
+const PHONE = /^\+?[0-9()\-.\s]{5,30}$/;
+/** 7 to 15 digits: the shortest local numbers to E.164's longest; the router normalises what passes. */
+const PHONE_DIGITS = /^(?:\D*\d){7,15}\D*$/;
+/** local@domain.tld: no spaces, one @, a dot in the domain and none at its ends. */
+const EMAIL = /^[^\s@]{1,64}@(?=.{4,190}$)[^\s@.]+(?:\.[^\s@.]+)+$/;
+
+export const validPhone = (v: string) => PHONE.test(v) && PHONE_DIGITS.test(v);
 
 export type Checked<T> = { ok: T } | { field: string; message: string };
 
@@ -28,7 +34,7 @@ export function checkContact(f: Record<string, unknown>): Checked<VisitorContact
   }
   const rules: [keyof VisitorContact, (v: string) => boolean, string][] = [
     ['name', (v) => v.length <= 200, 'at most 200 characters'],
-    ['phone', (v) => PHONE.test(v), 'a phone number'],
+    ['phone', validPhone, 'a phone number (7-15 digits)'],
     ['email', (v) => EMAIL.test(v), 'an email address'],
   ];
   for (const [k, valid, what] of rules) {
@@ -41,3 +47,17 @@ export function checkContact(f: Record<string, unknown>): Checked<VisitorContact
     return { field: 'phone', message: 'phone: a contact needs a name, phone or email' };
   return { ok: out };
 }
+
+/**
+ * The first field the widget requires before the first message that is neither given now nor already known
+ * (given earlier, or on file for the visitor's client); undefined when nothing is missing.
+ */
+export function missingRequired(
+  required: readonly PreChatField[],
+  known: ReadonlySet<PreChatField>,
+): PreChatField | undefined {
+  return required.find((f) => !known.has(f));
+}
+
+export const contactFields = (c: VisitorContact): PreChatField[] =>
+  (['name', 'phone', 'email'] as const).filter((f) => c[f] !== undefined);

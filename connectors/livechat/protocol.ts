@@ -28,15 +28,32 @@ export type ServerFrame =
     }
   | { type: 'message'; message: LivechatMessage | (Omit<LivechatMessage, 'id'> & { id?: undefined }) }
   | { type: 'typing' }
+  /** The operator has read the visitor's messages up to this id (shown live; not kept for a later visit). */
+  | { type: 'read'; upTo: number }
+  /** Whether an operator is online changed since hello (the first came, or the last left). */
+  | { type: 'online'; online: boolean }
   /** The message (or contact) with this clientId is durable; `id` once it is stored (the embedded default). */
   | { type: 'ack'; clientId: string; id?: number }
-  | { type: 'error'; code: string; message: string; clientId?: string; retryAfterSec?: number }
+  /**
+   * `field`: the frame's field at fault (VALIDATION), or the pre-chat field the widget requires before the first
+   * message (PRE_CHAT_REQUIRED: the message was not taken; send a contact with the field, then the message again).
+   */
+  | {
+      type: 'error';
+      code: string;
+      message: string;
+      clientId?: string;
+      field?: string;
+      retryAfterSec?: number;
+    }
   | { type: 'pong' };
 
 export type VisitorFrame =
   | { type: 'message'; clientId: string; text: string }
   | { type: 'contact'; clientId?: string; name?: string; phone?: string; email?: string }
   | { type: 'typing' }
+  /** The visitor has seen the operator's replies up to this message id (the chat open, the page visible). */
+  | { type: 'read'; upTo: number }
   | { type: 'ping' };
 
 /** Close codes: the widget reconnects after any other close, never after these. */

@@ -4,14 +4,20 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { isChannelKey } from '../../channels/settings.js';
-import { type LivechatReader, visitorTopic, type WidgetSettings } from '../../channels/widgets.js';
+import {
+  type LivechatReader,
+  type PreChatField,
+  visitorTopic,
+  type WidgetSettings,
+} from '../../channels/widgets.js';
 import type { BusEvent } from '../../event/bus-event.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import { serveUpgrades } from '../../lib/http-upgrades.js';
 import type { RealtimeHub, RealtimeNotice } from '../../realtime/hub.js';
+import { topic } from '../../realtime/notices.js';
 import type { ConnectorContext } from '../contract.js';
 import { contactEvent, deliveredStatus, messageEvent, type PageContext, pageUrl } from './events.js';
-import { checkContact, checkMessage } from './frames.js';
+import { checkContact, checkMessage, contactFields, missingRequired } from './frames.js';
 import { originAllowed } from './origin.js';
 import { CLOSE, type ServerFrame, WIDGET_WS_PATH } from './protocol.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -44,6 +50,10 @@ const TYPING_EVERY_MS = 1_500;
 const DELIVERED_WAIT_MS = 250;
 const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
+/** A read receipt covers the visitor's newest messages, not their whole history. */
+const READ_RECENT = 50;
+/** Presence notices come in bursts (a shift starting): one look per region after the burst. */
+const PRESENCE_SETTLE_MS = 100;
 /** A socket whose visitor does not read (a frozen tab) is cut rather than buffered without end. */
 const MAX_BUFFERED = 1 << 20;
 
@@ -60,6 +70,12 @@ interface Visitor {
   alive: boolean;
   typedAt: number;
   work: Promise<void>;
+  /** The visitor has written before (a history): the pre-chat form is behind them. */
+  chatted: boolean;
+  /** Pre-chat fields given on this socket or found on file for the visitor's client. */
+  known: Set<PreChatField>;
+  /** What the widget was last told: is an operator online? */
+  online: boolean;
 }
 
 export interface LivechatSocketDeps {
@@ -132,12 +148,16 @@ export function attachLivechatSocket(
       stops: new Map(),
       alive: true,
       typedAt: 0,
+      chatted: false,
+      known: new Set(),
+      online: false,
       // Opened once hello is sent: a notice that comes while the history is read waits, so hello is first.
       work: new Promise<void>((resolve) => {
         opened = resolve;
       }),
     };
     listen(v, visitorTopic(widget.key, v.visitorId), (n) => onVisitorNotice(v, n));
+    const presenceSeen = presenceSeq;
     const [history, online, conversationId] = await Promise.all([
       reader.history(widget.key, v.visitorId, {
         after: Number.isSafeInteger(after) && after > 0 ? after : undefined,
@@ -148,7 +168,11 @@ export function attachLivechatSocket(
       reader.conversationId(widget.key, v.visitorId),
     ]);
     if (ws.readyState !== ws.OPEN) return drop(v);
+    v.chatted = history.length > 0;
+    v.online = online;
     visitors.add(v);
+    // Presence changed while it was read: look again (the answer goes after hello).
+    if (presenceSeq !== presenceSeen) presenceChanged();
     follow(v, conversationId);
     ws.off('message', hold);
     ws.on('message', (raw, isBinary) => enqueue(v, isBinary ? '' : String(raw)));
@@ -214,7 +238,10 @@ export function attachLivechatSocket(
     }
     v.conversationId = conversationId;
     listen(v, `conversation:${conversationId}`, (n) => {
-      if (n.type === 'typing' && n.data.who === 'operator') later(v, () => send(v, { type: 'typing' }));
+      if (n.data.who !== 'operator') return;
+      if (n.type === 'typing') later(v, () => send(v, { type: 'typing' }));
+      const upTo = n.data.upTo;
+      if (n.type === 'read' && typeof upTo === 'number') later(v, () => send(v, { type: 'read', upTo }));
     });
   }
 
@@ -251,23 +278,30 @@ export function attachLivechatSocket(
   }
 
   /**
-   * The reply reached the browser: its status becomes delivered, once the outbox has marked it sent (a status
-   * published before the message has its vendor id could be parked after the outbox looked for parked ones).
+   * The reply reached the browser: its status becomes delivered (or read, when the visitor saw it), once the
+   * outbox has marked it sent (a status published before the message has its vendor id could be parked after
+   * the outbox looked for parked ones).
    */
-  function delivered(v: Visitor, messageId: number, status: string | null, tries = 0) {
+  function delivered(
+    v: Visitor,
+    messageId: number,
+    status: string | null,
+    tries = 0,
+    to: 'delivered' | 'read' = 'delivered',
+  ) {
     if (status === 'pending' || status === null) {
       if (tries >= DELIVERED_TRIES) return;
       setTimeout(() => {
         reader
           .message(v.widget.key, v.visitorId, messageId)
-          .then((m) => m && delivered(v, messageId, m.status, tries + 1))
+          .then((m) => m && delivered(v, messageId, m.status, tries + 1, to))
           .catch((err) => log.warn({ err }, 'delivered status not checked'));
       }, DELIVERED_WAIT_MS).unref();
       return;
     }
-    if (status !== 'sent') return;
-    publish([deliveredStatus(v.widget.key, v.visitorId, messageId)]).catch((err) =>
-      log.warn({ err }, 'delivered status not published'),
+    if (status !== 'sent' && !(to === 'read' && status === 'delivered')) return;
+    publish([deliveredStatus(v.widget.key, v.visitorId, messageId, to)]).catch((err) =>
+      log.warn({ err }, `${to} status not published`),
     );
   }
 
@@ -298,11 +332,24 @@ export function attachLivechatSocket(
       case 'message': {
         const c = checkMessage(f);
         if ('field' in c) return refuse(v, c, f.clientId);
+        const missing = await preChatMissing(v, []);
+        if (missing) {
+          ctx.onUpdate?.('livechat', 'frame', 'invalid');
+          send(v, {
+            type: 'error',
+            code: 'PRE_CHAT_REQUIRED',
+            field: missing,
+            message: `${missing}: this chat asks for it before the first message (send a contact frame first)`,
+            clientId: c.ok.clientId,
+          });
+          return;
+        }
         if (limited(v, c.ok.clientId)) return;
         const event = messageEvent(origin(v), c.ok.clientId, c.ok.text, v.name);
         if (!(await durable(v, [event], c.ok.clientId))) return;
         const vendorId = event.content.message!.vendorMessageId;
         const id = await reader.messageId(v.widget.key, vendorId).catch(() => undefined);
+        v.chatted = true;
         send(v, { type: 'ack', clientId: c.ok.clientId, ...(id !== undefined ? { id } : {}) });
         ctx.onUpdate?.('livechat', 'message', 'published');
         const message = {
@@ -325,12 +372,32 @@ export function attachLivechatSocket(
         follow(v, await reader.conversationId(v.widget.key, v.visitorId));
         return;
       }
+      case 'read': {
+        // The visitor saw the operator's replies up to this id in an open chat: those not read yet become read.
+        const upTo = f.upTo;
+        if (typeof upTo !== 'number' || !Number.isSafeInteger(upTo) || upTo < 1)
+          return refuse(v, { field: 'upTo', message: 'upTo: the id of a message' }, undefined);
+        const recent = await reader.history(v.widget.key, v.visitorId, { limit: READ_RECENT });
+        for (const h of recent)
+          if (h.message.direction === 'out' && h.message.id <= upTo && h.status !== 'read')
+            delivered(v, h.message.id, h.status, 0, 'read');
+        return;
+      }
       case 'contact': {
         const c = checkContact(f);
         if ('field' in c) return refuse(v, c, f.clientId);
         const { clientId, ...contact } = c.ok;
+        // A pre-chat form without a required field is refused whole: nothing of it is published.
+        const missing = await preChatMissing(v, contactFields(contact));
+        if (missing)
+          return refuse(
+            v,
+            { field: missing, message: `${missing}: this chat requires it before the first message` },
+            clientId,
+          );
         if (limited(v, clientId)) return;
         if (!(await durable(v, [contactEvent(origin(v), contact)], clientId))) return;
+        for (const k of contactFields(contact)) v.known.add(k);
         if (contact.name) v.name = contact.name;
         if (clientId) send(v, { type: 'ack', clientId });
         ctx.onUpdate?.('livechat', 'contact', 'published');
@@ -350,11 +417,29 @@ export function attachLivechatSocket(
     defaultCountry: ctx.config.defaultCountry,
   });
 
-  function refuse(v: Visitor, c: { message: string }, clientId: unknown) {
+  /**
+   * The first field the widget requires before the first message that the visitor has not given (with `adding`,
+   * the fields of the contact being sent) and the CRM does not have on file; nothing once they have written.
+   * The file is read each time something is missing: a contact given on another tab or page counts once routed.
+   */
+  async function preChatMissing(v: Visitor, adding: PreChatField[]): Promise<PreChatField | undefined> {
+    const required = v.widget.preChat.required;
+    if (v.chatted || required.length === 0) return undefined;
+    const known = new Set([...v.known, ...adding]);
+    if (!missingRequired(required, known)) return undefined;
+    for (const f of await reader.visitorContact(v.visitorId)) {
+      v.known.add(f);
+      known.add(f);
+    }
+    return missingRequired(required, known);
+  }
+
+  function refuse(v: Visitor, c: { field: string; message: string }, clientId: unknown) {
     ctx.onUpdate?.('livechat', 'frame', 'invalid');
     send(v, {
       type: 'error',
       code: 'VALIDATION',
+      field: c.field,
       message: c.message,
       ...(typeof clientId === 'string' ? { clientId } : {}),
     });
@@ -399,6 +484,35 @@ export function attachLivechatSocket(
     }
   }
 
+  /**
+   * Operators' presence (realtime/notices.ts `presence`, from the API on any instance): after a burst settles,
+   * whether someone is online is read once per region among the connected widgets, and each visitor whose answer
+   * flipped is told (`online` frame), so the widget asks for a contact when the last operator leaves.
+   */
+  let presenceSeq = 0;
+  let presenceTimer: NodeJS.Timeout | undefined;
+  function presenceChanged() {
+    presenceSeq += 1;
+    if (presenceTimer) return;
+    presenceTimer = setTimeout(() => {
+      presenceTimer = undefined;
+      recheckPresence().catch((err) => log.warn({ err }, 'operators online not rechecked'));
+    }, PRESENCE_SETTLE_MS);
+    presenceTimer.unref();
+  }
+  async function recheckPresence() {
+    const regions = new Map<number | undefined, boolean>();
+    for (const v of visitors) regions.set(v.widget.regionId, false);
+    for (const r of regions.keys()) regions.set(r, await reader.operatorsOnline(r));
+    for (const v of visitors) {
+      const online = regions.get(v.widget.regionId);
+      if (online === undefined || online === v.online) continue;
+      v.online = online;
+      later(v, () => send(v, { type: 'online', online }));
+    }
+  }
+  const stopPresence = realtime.subscribe(topic.presence, presenceChanged);
+
   function drop(v: Visitor) {
     visitors.delete(v);
     for (const stop of v.stops.values()) stop();
@@ -420,6 +534,8 @@ export function attachLivechatSocket(
 
   app.addHook('preClose', async () => {
     clearInterval(heartbeat);
+    clearTimeout(presenceTimer);
+    stopPresence();
     stopServing();
     for (const v of visitors) v.ws.close(CLOSE.going, 'server stopping');
     setTimeout(() => {

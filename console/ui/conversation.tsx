@@ -95,6 +95,23 @@ export function Conversation(props: {
     list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
   }, [messages.length]);
 
+  // A live-chat visitor sees their messages read once they are on this screen in a visible tab.
+  const readUpTo = useRef({ conversationId: 0, upTo: 0 });
+  useEffect(() => {
+    if (conv?.channel !== 'webchat') return;
+    const report = () => {
+      const newest = Math.max(0, ...messages.filter((m) => m.direction === 'inbound').map((m) => m.id));
+      const seen = readUpTo.current;
+      if (seen.conversationId !== conv.id) Object.assign(seen, { conversationId: conv.id, upTo: 0 });
+      if (document.hidden || newest <= seen.upTo) return;
+      seen.upTo = newest;
+      socket.send({ type: 'read', conversationId: conv.id, upTo: newest });
+    };
+    report();
+    document.addEventListener('visibilitychange', report);
+    return () => document.removeEventListener('visibilitychange', report);
+  }, [conv?.id, messages]);
+
   function onInput(value: string) {
     setText(value);
     if (conv && mode === 'reply' && Date.now() - lastTyping.current > 3000) {

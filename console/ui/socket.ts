@@ -1,6 +1,6 @@
 /**
  * The console's live connection (/v1/console/ws, protocol in the README's "Operator console" section): JSON
- * notices in, subscribe/unsubscribe/typing/ping out. It reconnects with capped, jittered back-off and
+ * notices in, subscribe/unsubscribe/typing/read/ping out. It reconnects with capped, jittered back-off and
  * re-subscribes the open conversations; whatever was missed while away is re-read over REST by the listeners
  * of `open` (the work list and the open card refetch), so no notice needs to be replayed.
  */

@@ -2,6 +2,7 @@ import {
   LIVECHAT_CHANNEL,
   type LivechatMessage,
   type LivechatReader,
+  PRE_CHAT_FIELDS,
   type WidgetSettings,
 } from '../../channels/widgets.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
@@ -151,6 +152,22 @@ export function livechatReader(db: Queryable, cacheMs = SETTINGS_CACHE_MS): Live
         [regionId ?? null],
       );
       return r.rows[0]?.online === true;
+    },
+    async visitorContact(visitorId) {
+      const r = await db.query<{ name: boolean; phone: boolean; email: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM identities i WHERE i.owner_type = w.owner_type AND i.owner_id = w.owner_id
+                          AND i.kind = 'phone') AS phone,
+                EXISTS (SELECT 1 FROM identities i WHERE i.owner_type = w.owner_type AND i.owner_id = w.owner_id
+                          AND i.kind = 'email') AS email,
+                CASE w.owner_type WHEN 'lead' THEN (SELECT name FROM leads WHERE id = w.owner_id)
+                                  WHEN 'contact' THEN (SELECT name FROM contacts WHERE id = w.owner_id)
+                                  WHEN 'company' THEN (SELECT name FROM companies WHERE id = w.owner_id)
+                END IS NOT NULL AS name
+           FROM identities w WHERE w.kind = $1 AND w.value = $2`,
+        [LIVECHAT_CHANNEL, visitorId],
+      );
+      const row = r.rows[0];
+      return row ? PRE_CHAT_FIELDS.filter((f) => row[f]) : [];
     },
   };
 }

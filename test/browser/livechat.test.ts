@@ -205,6 +205,12 @@ describe.skipIf(!available)('live chat widget in a browser', () => {
     await widget().locator('.msg.out', { hasText: 'Anything else I can help with?' }).waitFor();
     await send('No, thank you, that is all!');
     await op.locator('.msg.in', { hasText: 'No, thank you, that is all!' }).waitFor();
+    // Read receipts: the console has the visitor's message on screen, the widget its open panel with the reply.
+    await widget().locator('.msg.in.read', { hasText: 'No, thank you, that is all!' }).waitFor();
+    await op
+      .locator('.msg.out', { hasText: 'Anything else I can help with?' })
+      .locator('[data-status="read"]')
+      .waitFor();
     await screenshot(op, 'console-livechat');
     expect((await shown()).filter((m) => m.text === 'Anything else I can help with?')).toHaveLength(1);
     await consoleCtx.close();

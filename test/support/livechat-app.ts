@@ -15,6 +15,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createMessengerOutbox, type MessengerOutbox } from '../../outbound/messengers/outbox.js';
 import type { RealtimeHub } from '../../realtime/hub.js';
 import { createMemoryHub } from '../../realtime/memory-hub.js';
+import { createNotifier } from '../../realtime/notices.js';
 import { createRouter } from '../../router/router.js';
 import { ADMIN_TOKEN } from './api-app.js';
 import type { TestDatabase } from './db.js';
@@ -45,7 +46,8 @@ export const shopWidget = (over: Partial<WidgetSettings> = {}): WidgetSettings =
   allowedOrigins: [SITE],
   colors: { primary: '#0a7d5a' },
   texts: { en: { title: 'Shop' } },
-  preChat: { fields: ['name', 'phone'], required: ['phone'] },
+  // Asked, not required: most tests chat without the form (the visitor-socket test covers required fields).
+  preChat: { fields: ['name', 'phone'], required: [] },
   source: 'site chat',
   active: true,
   ...over,
@@ -97,7 +99,7 @@ export async function buildLivechatApp(
   const app = Fastify(httpOptions());
   registerErrorHandler(app);
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
-  await app.register(apiRoutes, { db: t.db, config });
+  await app.register(apiRoutes, { db: t.db, config, notices: createNotifier(hub, logger) });
   await app.register(conversationsApi, { db: t.db, config, outbox, sendWaitMs: 5_000 });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -275,6 +275,30 @@ describe.skipIf(!available)('console socket over two instances on one PostgreSQL
       });
       await new Promise((r) => setTimeout(r, 200));
       expect(anna.frames.slice(mark).filter((f) => f.type === 'typing')).toEqual([]);
+      // Anna has the client's messages on screen: read receipts go to whoever follows it (a live-chat visitor's
+      // widget among them), forwards only; a bad id or a conversation not followed is refused.
+      const newest = Number(
+        (
+          await t.db.query<{ id: number }>('SELECT max(id) AS id FROM messages WHERE conversation_id = $1', [
+            conv,
+          ])
+        ).rows[0]!.id,
+      );
+      anna.send({ type: 'read', conversationId: conv, upTo: newest });
+      expect(await sofia.next((f) => f.type === 'read', 1_000)).toEqual({
+        type: 'read',
+        conversationId: conv,
+        who: 'operator',
+        upTo: newest,
+      });
+      const seen = sofia.mark();
+      anna.send({ type: 'read', conversationId: conv, upTo: newest });
+      anna.send({ type: 'read', conversationId: conv, upTo: 'all' });
+      expect(await anna.next((f) => f.type === 'error', 1_000)).toMatchObject({ code: 'VALIDATION' });
+      anna.send({ type: 'read', conversationId: 999_999, upTo: newest });
+      expect(await anna.next((f) => f.type === 'error' && f.code === 'NOT_FOUND', 1_000)).toBeTruthy();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sofia.frames.slice(seen).filter((f) => f.type === 'read')).toEqual([]);
     } finally {
       sofia.close();
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertWidget } from '../../../crm-core/repositories/widget.repository.js';
 import { AppError } from '../../../lib/errors.js';
-import { bearer } from '../../support/api-app.js';
+import { ADMIN_TOKEN, bearer } from '../../support/api-app.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
 import { formEvent } from '../../support/events.js';
 import {
@@ -94,7 +94,7 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     expect(hello).toMatchObject({
       history: [],
       online: true,
-      config: { colors: { primary: '#0a7d5a' }, preChat: { fields: ['name', 'phone'], required: ['phone'] } },
+      config: { colors: { primary: '#0a7d5a' }, preChat: { fields: ['name', 'phone'], required: [] } },
     });
     expect(hello.visitor).toMatch(/^[A-Za-z0-9_-]{43}$/);
     v.send({ type: 'message', clientId: 'c-1', text: 'Do you deliver sofas to Tver?' });
@@ -168,6 +168,81 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await again.close();
   });
 
+  it('a widget that requires fields refuses a first message or a contact without them, naming the field; nothing written', async () => {
+    await upsertWidget(
+      t.db,
+      shopWidget({
+        key: 'strict',
+        preChat: { fields: ['name', 'phone', 'email'], required: ['name', 'phone'] },
+      }),
+    );
+    const messagesBefore = await q("SELECT id FROM messages WHERE channel = 'webchat'");
+    const identitiesBefore = await q('SELECT id FROM identities');
+    const v = visitor(a.wsUrl, { widget: 'strict' });
+    const token = (await v.next('hello')).visitor as string;
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    expect(await v.next('error', (f) => f.clientId === 's-1')).toEqual({
+      type: 'error',
+      code: 'PRE_CHAT_REQUIRED',
+      field: 'name',
+      clientId: 's-1',
+      message: expect.stringMatching(/^name: /),
+    });
+    // A contact with the name but no phone is refused whole: the name is not kept either.
+    v.send({ type: 'contact', clientId: 'k-1', name: 'Pavel', email: 'pavel@example.com' });
+    expect(await v.next('error', (f) => f.clientId === 'k-1')).toMatchObject({
+      code: 'VALIDATION',
+      field: 'phone',
+      message: /^phone: /,
+    });
+    // Malformed phones and emails are refused naming the field.
+    for (const [k, value] of [
+      ['phone', '-----'],
+      ['phone', '12345'],
+      ['phone', '+7 495 +111'],
+      ['email', 'pavel@example'],
+      ['email', 'pavel @example.com'],
+    ] as const) {
+      v.send({ type: 'contact', clientId: 'k-bad', name: 'Pavel', phone: '+7 495 222-33-44', [k]: value });
+      expect(await v.next('error', (f) => f.clientId === 'k-bad'), value).toMatchObject({
+        code: 'VALIDATION',
+        field: k,
+      });
+    }
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    expect(await v.next('error', (f) => f.clientId === 's-1')).toMatchObject({ code: 'PRE_CHAT_REQUIRED' });
+    expect(await q("SELECT id FROM messages WHERE channel = 'webchat'")).toEqual(messagesBefore);
+    expect(await q('SELECT id FROM identities')).toEqual(identitiesBefore);
+    expect(v.frames.some((f) => f.type === 'ack')).toBe(false);
+
+    // The form filled: the message goes through.
+    v.send({ type: 'contact', clientId: 'k-2', name: 'Pavel', phone: '+7 495 222-33-44' });
+    await v.next('ack', (f) => f.clientId === 'k-2');
+    v.send({ type: 'message', clientId: 's-1', text: 'Skipping the form' });
+    await v.next('ack', (f) => f.clientId === 's-1');
+    await v.close();
+    // On another page the fields are on file (and the visitor has written): no form asked again.
+    const again = visitor(a.wsUrl, { widget: 'strict', visitor: token });
+    await again.next('hello');
+    again.send({ type: 'message', clientId: 's-2', text: 'Back again' });
+    await again.next('ack', (f) => f.clientId === 's-2');
+    await again.close();
+  });
+
+  it('a required field on file for the visitor counts, though they never wrote', async () => {
+    // Contact given through the bus, on a page that closed before the first message.
+    const v = visitor(a.wsUrl, { widget: 'strict' });
+    const token = (await v.next('hello')).visitor as string;
+    v.send({ type: 'contact', clientId: 'f-1', name: 'Vera', phone: '+7 495 333-44-55' });
+    await v.next('ack', (f) => f.clientId === 'f-1');
+    await v.close();
+    const next = visitor(a.wsUrl, { widget: 'strict', visitor: token });
+    expect((await next.next('hello')).history).toEqual([]);
+    next.send({ type: 'message', clientId: 'f-2', text: 'Now my question' });
+    await next.next('ack', (f) => f.clientId === 'f-2');
+    await next.close();
+  });
+
   it('an operator reply reaches the socket (with their name), becomes delivered; typing goes both ways', async () => {
     const { v, token } = await chat('Is anyone there?');
     const chatId = await chatOf(token);
@@ -199,8 +274,39 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await expect
       .poll(() => typingSeen.some((n) => n.type === 'typing' && n.data.who === 'visitor'))
       .toBe(true);
+    // The operator's console reports the visitor's messages read (api/console/ws.ts): the widget is told.
+    await a.hub.publish({
+      topic: `conversation:${conv.id}`,
+      type: 'read',
+      data: { conversationId: conv.id, who: 'operator', upTo: messageId },
+    });
+    expect(await v.next('read')).toEqual({ type: 'read', upTo: messageId });
     stop();
     await v.close();
+  });
+
+  it('the visitor reading a reply makes it read for the operator; another visitor cannot mark it', async () => {
+    const { v, token } = await chat('When do you open?');
+    const conv = await conversationOf(await chatOf(token));
+    const first = await reply(conv.id, 'At nine.');
+    const second = await reply(conv.id, 'And close at six.');
+    await v.next('message', (f) => f.message.id === second);
+    const statusOf = async (id: number) =>
+      (await q<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]))[0]!.status;
+    await expect.poll(() => statusOf(second)).toBe('delivered');
+    // A stranger naming these ids changes nothing: a receipt covers the sender's own chat only.
+    const stranger = visitor(a.wsUrl, { widget: 'shop' });
+    await stranger.next('hello');
+    stranger.send({ type: 'read', upTo: second });
+    stranger.send({ type: 'read', upTo: 'all' });
+    expect(await stranger.next('error')).toMatchObject({ code: 'VALIDATION', field: 'upTo' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await statusOf(second)).toBe('delivered');
+    // The visitor saw both (the widget sends the newest id shown in the open chat).
+    v.send({ type: 'read', upTo: second });
+    await expect.poll(() => statusOf(first)).toBe('read');
+    await expect.poll(() => statusOf(second)).toBe('read');
+    await Promise.all([v.close(), stranger.close()]);
   });
 
   it('a reconnect with after= resumes: nothing lost, nothing twice, a resend is the same message', async () => {
@@ -324,6 +430,58 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     expect((await q('SELECT name FROM leads WHERE id = $1', [owner.owner_id]))[0]).toEqual({ name: 'Olga' });
     await t.db.query("UPDATE operators SET status = 'online'");
     await v.close();
+  });
+
+  it('connected visitors are told live when their region gets its first operator online or loses its last', async () => {
+    const spb = (await q<{ id: number }>("SELECT id FROM regions WHERE code = 'spb'"))[0]!.id;
+    await upsertWidget(t.db, shopWidget({ key: 'spb', regionId: spb }));
+    const presence = async (login: string, status: string) => {
+      const r = await a.app.inject({
+        method: 'PATCH',
+        url: '/v1/operators/me/status',
+        headers: bearer(a.tokens[login]!),
+        payload: { status },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+    };
+    // One visitor on a widget of Saint Petersburg (vera alone), one on a widget of no region (anyone answers).
+    const regional = visitor(a.wsUrl, { widget: 'spb' });
+    const anywhere = visitor(a.wsUrl, { widget: 'shop' });
+    expect((await regional.next('hello')).online).toBe(true);
+    expect((await anywhere.next('hello')).online).toBe(true);
+    const told = (v: typeof regional) => v.frames.filter((f) => f.type === 'online').map((f) => f.online);
+
+    await presence('vera', 'away');
+    expect(await regional.next('online')).toEqual({ type: 'online', online: false });
+    // Anna and Boris are still there for the widget without a region: its visitor hears nothing.
+    await presence('anna', 'offline');
+    await presence('boris', 'offline');
+    expect(await anywhere.next('online')).toEqual({ type: 'online', online: false });
+    expect(told(regional)).toEqual([false]);
+
+    await presence('vera', 'online');
+    expect(await regional.next('online', (f) => f.online === true)).toEqual({ type: 'online', online: true });
+    expect(await anywhere.next('online', (f) => f.online === true)).toEqual({ type: 'online', online: true });
+    // A second operator coming online changes nothing the widgets show: no frame.
+    await presence('anna', 'online');
+    await presence('boris', 'online');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(told(regional)).toEqual([false, true]);
+    expect(told(anywhere)).toEqual([false, true]);
+    // The admin moving vera out of Saint Petersburg leaves its widget without anybody, as going offline would.
+    const moscow = (await q<{ id: number }>("SELECT id FROM regions WHERE code = 'msk'"))[0]!.id;
+    const moved = await a.app.inject({
+      method: 'PATCH',
+      url: `/v1/admin/operators/${a.ops.vera}`,
+      headers: bearer(ADMIN_TOKEN),
+      payload: { regionIds: [moscow] },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await regional.next('online', (f) => f.online === false)).toEqual({
+      type: 'online',
+      online: false,
+    });
+    await Promise.all([regional.close(), anywhere.close()]);
   });
 });
 
