@@ -8,6 +8,8 @@ export const topic = {
   conversation: (id: number) => `conversation:${id}`,
   /** Everything in a region's work lists, for its supervisors (who see the whole region). */
   supervisors: (regionId: number) => `supervisors:${regionId}`,
+  /** Configuration the routing answer caches (region rules): heard by every API instance, never by sockets. */
+  routing: 'routing',
 };
 
 /** What publishes notices after its own work has committed: the hub and a logger for what went wrong. */
@@ -91,5 +93,12 @@ export function conversationTouched(place: WorkPlace, touch: ConversationTouch):
 export const sessionEnded = (operatorId: number): RealtimeNotice => ({
   topic: topic.operator(operatorId),
   type: 'session.ended',
+  data: {},
+});
+
+/** Regions or their rules changed: every instance drops its cached copy (router/regions-cache.ts). */
+export const regionsChanged = (): RealtimeNotice => ({
+  topic: topic.routing,
+  type: 'regions.changed',
   data: {},
 });
