@@ -41,7 +41,7 @@ export interface SnapshotPrediction {
  * prediction is read). The caller still decides with the
  * pure functions (matchClient, OperatorPicker); this only reads, never locks, and saves no pointer.
  */
-export const SQL_FOR_TEST = `
+const SQL = `
 WITH RECURSIVE
   held AS MATERIALIZED (
     SELECT i.kind, i.value, i.owner_type, i.owner_id
@@ -126,7 +126,7 @@ export async function routingSnapshot(
     candidates: RoutingSnapshot['candidates'];
     pointer: number | null;
     active_defaults: number[];
-  }>(SQL_FOR_TEST, [
+  }>(SQL, [
     keys.map((k) => k.kind),
     keys.map((k) => k.value),
     p.regionId,
