@@ -126,13 +126,7 @@ export async function routingSnapshot(
     candidates: RoutingSnapshot['candidates'];
     pointer: number | null;
     active_defaults: number[];
-  }>(SQL, [
-    keys.map((k) => k.kind),
-    keys.map((k) => k.value),
-    p.regionId,
-    p.leastLoaded,
-    p.regionDefaultId,
-  ]);
+  }>(SQL, [keys.map((k) => k.kind), keys.map((k) => k.value), p.regionId, p.leastLoaded, p.regionDefaultId]);
   const row = r.rows[0]!;
   return {
     held: row.held,
