@@ -8,7 +8,8 @@ import type { Logger } from '../lib/logger.js';
 import type { MessengerOutbox } from '../outbound/messengers/outbox.js';
 import type { Outbox } from '../outbound/outbox-worker.js';
 import type { RealtimeHub } from '../realtime/hub.js';
-import { createNotifier } from '../realtime/notices.js';
+import { createNotifier, regionsChanged, topic } from '../realtime/notices.js';
+import { createRegionsCache } from '../router/regions-cache.js';
 import type { ApiConfig } from './config.js';
 import { httpOptions, registerErrorHandler } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -97,13 +98,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         import('./console/index.js'),
       ]);
     const notices = createNotifier(deps.realtime, deps.logger);
+    // One copy of the region rules for the client look-ups of this instance; a change made through any
+    // instance reaches every copy through the hub (PostgreSQL NOTIFY, or in process on the embedded default).
+    const regions = createRegionsCache();
+    const unsubscribe = deps.realtime.subscribe(topic.routing, () => regions.invalidate());
+    app.addHook('onClose', async () => unsubscribe());
     await app.register(apiRoutes, {
       db: deps.db,
       config: deps.config,
-      onRegionsChanged: deps.onRegionsChanged,
+      onRegionsChanged: () => {
+        notices.publish([regionsChanged()]);
+        deps.onRegionsChanged?.();
+      },
       notices,
+      regions,
     });
-    await app.register(telephonyApi, { db: deps.db, config: deps.config, notices });
+    await app.register(telephonyApi, { db: deps.db, config: deps.config, notices, regions });
     await app.register(consoleApi, {
       db: deps.db,
       config: deps.config,

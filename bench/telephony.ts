@@ -31,6 +31,7 @@ import type { Queryable } from '../crm-core/db/database.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { getLine } from '../crm-core/repositories/channel-settings.repository.js';
 import { lookupClient } from '../router/client-lookup.js';
+import { createRegionsCache } from '../router/regions-cache.js';
 import { BROKERS, buckets, PG_URL, quantileBetween, ROOT } from './service-process.js';
 import { atMost, type TargetCheck } from './targets.js';
 
@@ -49,8 +50,9 @@ export interface BenchRow {
 const LINE = 'demo';
 const LINE_SECRET = 'demo-line-secret';
 const ROUTE_RATE = 500;
+/** Issue 11: the PBX waits for this answer while the caller hears ringing. */
 const ROUTE_TARGET_P99_MS = 10;
-/** Issue 11: the answer's CPU, service and PostgreSQL together. */
+/** Issue 11: CPU per answer, the service and its PostgreSQL backends together (the load generator apart). */
 const ROUTE_TARGET_CPU_MS = 0.5;
 const CONNECTIONS = 32;
 
@@ -513,8 +515,9 @@ async function fixedRate(
 
 const QUERY_NAMES: [RegExp, string][] = [
   [/FROM telephony_lines/, 'getLine'],
+  [/WITH RECURSIVE\s+held AS/, 'routingSnapshot'],
   [/FROM identities/, 'findIdentities'],
-  [/FROM leads l LEFT JOIN operators/, 'findOwners'],
+  [/FROM leads WHERE id = ANY/, 'findOwners'],
   [/FROM regions g/, 'listRegions'],
   [/FROM operator_regions/, 'regionCandidates'],
   [/FROM assignment_state/, 'assignmentPointers'],
@@ -525,11 +528,15 @@ const QUERY_NAMES: [RegExp, string][] = [
 const queryName = (sql: string) => QUERY_NAMES.find(([re]) => re.test(sql))?.[1] ?? sql.slice(0, 40);
 
 /**
- * The handler's database work, replayed in-process against the bench's database (idle service): the route
- * handler's getLine + lookupClient, each query timed. Shows how many round trips each kind of caller costs.
+ * The handler's database work, replayed in-process against the bench's database (idle service) as the route
+ * handler does it: through the fast lane, the line and the region rules cached, each statement timed. Shows how
+ * many round trips each kind of caller costs.
  */
 async function queryBreakdown(schemaUrl: string, known: string[], unknown: string[]) {
   const db = createPgDatabase({ connectionString: schemaUrl, max: 2 });
+  const lane = db.fastLane ?? db;
+  const regions = createRegionsCache(Number.POSITIVE_INFINITY);
+  const line = await getLine(lane, LINE);
   try {
     const run = async (phones: string[]) => {
       const perQuery = new Map<string, number[]>();
@@ -540,7 +547,7 @@ async function queryBreakdown(schemaUrl: string, known: string[], unknown: strin
           async query(text, params) {
             const t0 = performance.now();
             try {
-              return await db.query(text, params);
+              return await lane.query(text, params);
             } finally {
               const name = queryName(text);
               const list = perQuery.get(name) ?? [];
@@ -551,11 +558,13 @@ async function queryBreakdown(schemaUrl: string, known: string[], unknown: strin
           },
         };
         const t0 = performance.now();
-        const line = await getLine(timed, LINE);
-        await lookupClient(timed, { phone }, 'RU', {
-          explicitRegionId: line?.regionId,
-          calledLine: line?.number ?? LINE,
-        });
+        await lookupClient(
+          timed,
+          { phone },
+          'RU',
+          { explicitRegionId: line?.regionId, calledLine: line?.number ?? LINE },
+          { regions: regions.get },
+        );
         totals.push(performance.now() - t0);
       }
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -735,10 +744,11 @@ export async function runTelephonyBench(
     rows.push({ metric: `routing answer @ ${ROUTE_RATE} req/s: run`, value: describePhase(route) });
     const c = route.cpuMs;
     if (Number.isFinite(c.service)) {
-      const total = c.service + (Number.isFinite(c.pg) ? c.pg : 0) + c.bench;
+      const server = c.service + (Number.isFinite(c.pg) ? c.pg : 0);
+      const total = server + c.bench;
       rows.push({
         metric: 'routing answer: CPU per answer',
-        value: `service ${c.service.toFixed(2)} ms + PostgreSQL ${Number.isFinite(c.pg) ? `${c.pg.toFixed(2)} ms` : 'n/a'} + load generator ${c.bench.toFixed(2)} ms = ${total.toFixed(2)} ms → at most ≈ ${fmtInt((cpus().length * 1_000) / total)} answers/s on ${cpus().length} idle cores`,
+        value: `service ${c.service.toFixed(2)} ms + PostgreSQL ${Number.isFinite(c.pg) ? `${c.pg.toFixed(2)} ms` : 'n/a'} = ${server.toFixed(2)} ms (target ≤ ${ROUTE_TARGET_CPU_MS} ms: ${server <= ROUTE_TARGET_CPU_MS ? 'met' : 'MISSED'}); + load generator ${c.bench.toFixed(2)} ms = ${total.toFixed(2)} ms → at most ≈ ${fmtInt((cpus().length * 1_000) / total)} answers/s on ${cpus().length} idle cores`,
       });
     }
     if (target.schemaUrl) {
@@ -754,7 +764,7 @@ export async function runTelephonyBench(
       ] as const) {
         rows.push({
           metric: `routing answer, ${kind} caller: DB work (idle, in-process)`,
-          value: `${r.queriesPerLookup.toFixed(1)} queries in sequence, mean ${fmtMs(r.meanMs)}, p99 ${fmtMs(r.p99Ms)}; ms each: ${r.parts}`,
+          value: `${r.queriesPerLookup.toFixed(1)} statements per answer (line and region rules cached), mean ${fmtMs(r.meanMs)}, p99 ${fmtMs(r.p99Ms)}; ms each: ${r.parts}`,
         });
       }
     }

@@ -10,6 +10,8 @@ export const topic = {
   supervisors: (regionId: number) => `supervisors:${regionId}`,
   /** Every operator's availability changing, for the visitor sockets (is anybody there to answer the chat?). */
   presence: 'presence',
+  /** Configuration the routing answer caches (region rules): heard by every API instance, never by sockets. */
+  routing: 'routing',
 };
 
 /**
@@ -103,5 +105,12 @@ export function conversationTouched(place: WorkPlace, touch: ConversationTouch):
 export const sessionEnded = (operatorId: number): RealtimeNotice => ({
   topic: topic.operator(operatorId),
   type: 'session.ended',
+  data: {},
+});
+
+/** Regions or their rules changed: every instance drops its cached copy (router/regions-cache.ts). */
+export const regionsChanged = (): RealtimeNotice => ({
+  topic: topic.routing,
+  type: 'regions.changed',
   data: {},
 });

@@ -1,13 +1,18 @@
 import type { Queryable } from '../crm-core/db/database.js';
-import { findIdentities, findOwners, type OwnerInfo } from '../crm-core/repositories/identity.repository.js';
-import { activeOperatorIds, regionCandidates } from '../crm-core/repositories/operator.repository.js';
-import { getSetting, listRegions } from '../crm-core/repositories/region.repository.js';
+import { findOwners, type OwnerInfo } from '../crm-core/repositories/identity.repository.js';
+import { listRegions, type RegionRow } from '../crm-core/repositories/region.repository.js';
+import { type OperatorBrief, operatorsBrief } from '../crm-core/repositories/report.repository.js';
 import {
-  assignmentPointers,
-  type OperatorBrief,
-  operatorsBrief,
-} from '../crm-core/repositories/report.repository.js';
-import { getJunkReturn, JUNK_RETURN_DEFAULT, type JunkReturn } from '../crm-core/services/crm-settings.js';
+  type RoutingSnapshot,
+  routingSnapshot,
+  type SnapshotOwner,
+} from '../crm-core/repositories/routing.repository.js';
+import {
+  getJunkReturn,
+  JUNK_RETURN_DEFAULT,
+  type JunkReturn,
+  parseJunkReturn,
+} from '../crm-core/services/crm-settings.js';
 import { type Identity, identityKey, normaliseSender } from '../event/identity.js';
 import { AppError } from '../lib/errors.js';
 import { matchClient } from './client-match.js';
@@ -50,9 +55,23 @@ export type LookupResult =
       };
     };
 
+/** Where the region rules come from: the database each time (the default), or a cache (regions-cache.ts). */
+export type RegionsSource = (db: Queryable) => Promise<RegionRow[]>;
+
+export interface LookupOptions {
+  regions?: RegionsSource;
+}
+
 /**
  * "Who is this client and who handles them?" for an operator answering a call or a message. Reads only: the
  * answer for an unknown client is a prediction of what the router would do for a first contact now.
+ *
+ * One statement (routingSnapshot) reads the holders, their redirect chains, the responsible operators and the
+ * prediction inputs; the rules stay here, in the router's pure functions (matchClient, resolveRegion,
+ * OperatorPicker). With a regions cache that is the whole database work of an answer. Rare cases cost more: a
+ * redirect chain the statement did not follow to its end (completeChains), and a caller the statement took for a
+ * client (some owner is not a junk lead) whom matchClient then finds to be nobody, e.g. a lead merged into a junk
+ * lead: the prediction is then read by a second statement.
  */
 export async function lookupClient(
   db: Queryable,
@@ -60,6 +79,7 @@ export async function lookupClient(
   defaultCountry: string,
   /** Extra region hints for the prediction, e.g. the telephony line's region and number (call tracking). */
   hints: Omit<RegionHints, 'callerPhone'> = {},
+  opts: LookupOptions = {},
 ): Promise<LookupResult> {
   const identities = normaliseSender(
     {
@@ -74,28 +94,53 @@ export async function lookupClient(
       fields: ['phone', 'email', 'telegram'],
     });
   }
-  const rows = await findIdentities(db, identities);
+  // The region is resolved before the statement, so the statement can read that region's prediction inputs.
+  const regions = await (opts.regions ?? listRegions)(db);
+  const callerPhone = identities.find((i) => i.kind === 'phone' && i.valid)?.value;
+  const region = resolveRegion(regions, { ...hints, callerPhone });
+  const regionRow = region ? regions.find((r) => r.id === region.regionId) : undefined;
+  const prediction = {
+    regionId: region?.regionId ?? null,
+    leastLoaded: regionRow?.strategy === 'least_loaded',
+    regionDefaultId: regionRow?.default_operator_id ?? null,
+  };
+  const snap = await routingSnapshot(db, identities, prediction);
+
   const holders = new Map(
-    rows.map((r) => [identityKey(r as IdentityRef), { type: r.owner_type, id: r.owner_id }]),
+    snap.held.map((r) => [identityKey(r as IdentityRef), { type: r.owner_type, id: r.owner_id }]),
   );
-  const owners = await loadOwners(db, [...holders.values()]);
+  const owners = new Map<string, SnapshotOwner>(
+    snap.owners.map((o) => [ownerKey({ type: o.owner_type, id: o.owner_id }), o]),
+  );
+  await completeChains(db, owners);
   const { best, others, matchedBy } = matchClient(
     identities,
     holders,
     owners,
-    await junkReturnFor(db, owners),
+    parseJunkReturn(snap.junkReturn),
   );
-  if (!best) return { found: false, identities, wouldAssign: await predictAssignment(db, identities, hints) };
+  if (!best) {
+    // Not predicted when some owner looked like a client; read the prediction alone (no identities).
+    const p = snap.predicted ? snap : await routingSnapshot(db, [], prediction);
+    return { found: false, identities, wouldAssign: predictAssignment(p, regions, region) };
+  }
 
   const info = owners.get(ownerKey(best));
-  const responsibleId = info?.responsible_id ?? null;
-  const [responsible] = responsibleId != null ? await operatorsBrief(db, [responsibleId]) : [];
+  const responsible =
+    info?.responsible_id != null && info.responsible_name != null
+      ? {
+          id: info.responsible_id,
+          name: info.responsible_name,
+          extension: info.responsible_extension,
+          active: info.responsible_active === true,
+        }
+      : null;
   return {
     found: true,
     entityType: best.type,
     entityId: best.id,
     name: info?.name ?? null,
-    responsible: responsible ? { ...responsible, active: info?.responsible_active === true } : null,
+    responsible,
     matchedBy: matchedBy.get(ownerKey(best)) ?? [],
     duplicates: others.map((o) => ({
       entityType: o.type,
@@ -104,6 +149,26 @@ export async function lookupClient(
       matchedBy: matchedBy.get(ownerKey(o)) ?? [],
     })),
   };
+}
+
+/**
+ * The statement follows redirects up to 16 hops, as loadOwners does; should a redirect still point at an entity
+ * it did not read, loadOwners reads the rest, so the answer never depends on the statement following the chain
+ * exactly as redirectOf does. (Without briefs for those owners: a responsible is then looked up on its own.)
+ */
+async function completeChains(db: Queryable, owners: Map<string, SnapshotOwner>): Promise<void> {
+  const missing = [...owners.values()]
+    .map(redirectOf)
+    .filter((r): r is OwnerRef => !!r && !owners.has(ownerKey(r)));
+  if (missing.length === 0) return;
+  const more = await loadOwners(db, missing);
+  const ids = [...more.values()].flatMap((o) => (o.responsible_id != null ? [o.responsible_id] : []));
+  const briefs = new Map((await operatorsBrief(db, ids)).map((b) => [b.id, b]));
+  for (const [key, o] of more) {
+    if (owners.has(key)) continue;
+    const b = o.responsible_id != null ? briefs.get(o.responsible_id) : undefined;
+    owners.set(key, { ...o, responsible_name: b?.name ?? null, responsible_extension: b?.extension ?? null });
+  }
 }
 
 /**
@@ -132,33 +197,28 @@ export async function junkReturnFor(db: Queryable, owners: Map<string, OwnerInfo
   return [...owners.values()].some((o) => o.status === 'junk') ? getJunkReturn(db) : JUNK_RETURN_DEFAULT;
 }
 
-/** The router's region rules and operator picker, fed the same inputs, without locking or saving pointers. */
-async function predictAssignment(
-  db: Queryable,
-  identities: Identity[],
-  hints: Omit<RegionHints, 'callerPhone'>,
+/** The router's operator picker, fed the snapshot's inputs, without locking or saving pointers. */
+function predictAssignment(
+  snap: RoutingSnapshot,
+  regions: RegionRow[],
+  region: { regionId: number; rule: string } | undefined,
 ) {
-  const regions = await listRegions(db);
-  const callerPhone = identities.find((i) => i.kind === 'phone' && i.valid)?.value;
-  const region = resolveRegion(regions, { ...hints, callerPhone });
   const regionIds = region ? [region.regionId] : [];
-  const regionMap = new Map(regions.map((r) => [r.id, r]));
-  const leastLoaded = regionIds.filter((id) => regionMap.get(id)?.strategy === 'least_loaded');
-  const candidates = await regionCandidates(db, regionIds, leastLoaded);
-  const pointers = await assignmentPointers(db, regionIds);
-  const globalDefault = (await getSetting<number | null>(db, 'default_operator_id')) ?? null;
-  const regionDefault = region ? (regionMap.get(region.regionId)?.default_operator_id ?? null) : null;
-  const defaults = [globalDefault, regionDefault].filter((x): x is number => x != null);
+  const globalDefault = (snap.defaultOperator as number | null | undefined) ?? null;
   const picker = new OperatorPicker(
-    regionMap,
+    new Map(regions.map((r) => [r.id, r])),
     new Map(
       regionIds.map((id) => [
         id,
-        candidates.map((c) => ({ operatorId: c.operator_id, online: c.status === 'online', load: c.load })),
+        snap.candidates.map((c) => ({
+          operatorId: c.operator_id,
+          online: c.status === 'online',
+          load: c.load,
+        })),
       ]),
     ),
-    new Map(pointers.map((p) => [p.region_id, p.last_operator_id])),
-    await activeOperatorIds(db, defaults),
+    new Map(regionIds.map((id) => [id, snap.pointer])),
+    new Set(snap.activeDefaults),
     globalDefault,
   );
   const a = picker.assign(region?.regionId ?? null);

@@ -26,9 +26,16 @@ export function resolveRegion(
   if (h.explicitRegionId && regions.some((r) => r.id === h.explicitRegionId)) {
     return { regionId: h.explicitRegionId, rule: 'source' };
   }
-  const country =
-    h.country?.toUpperCase() ??
-    (h.callerPhone ? parsePhoneNumberFromString(h.callerPhone)?.country : undefined);
+  // Parsed only when a country rule is reached: parsing a number is the costly part of a routing answer.
+  let country: string | undefined | null = null;
+  const countryOf = () => {
+    if (country === null) {
+      country =
+        h.country?.toUpperCase() ??
+        (h.callerPhone ? parsePhoneNumberFromString(h.callerPhone)?.country : undefined);
+    }
+    return country;
+  };
   for (const region of regions) {
     for (const rule of region.rules) {
       if (matches(rule.kind, rule.value)) return { regionId: region.id, rule: `${rule.kind}:${rule.value}` };
@@ -40,8 +47,10 @@ export function resolveRegion(
     switch (kind) {
       case 'phone_prefix':
         return !!h.callerPhone && digits(value).length > 0 && digits(h.callerPhone).startsWith(digits(value));
-      case 'country':
-        return !!country && same(country, value);
+      case 'country': {
+        const c = countryOf();
+        return !!c && same(c, value);
+      }
       case 'called_line':
         return (
           !!h.calledLine &&

@@ -56,7 +56,13 @@ export function clientRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request) => {
       const viewer = viewerOf(request);
-      const r = await lookupClient(ctx.db, request.query, ctx.config.defaultCountry);
+      const r = await lookupClient(
+        ctx.db,
+        request.query,
+        ctx.config.defaultCountry,
+        {},
+        { regions: ctx.regions.get },
+      );
       if (!r.found || viewer.role === 'admin') return r;
       if (!(await isEntityVisible(ctx.db, viewer, r.entityType, r.entityId))) {
         return { found: false };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Database } from '../../crm-core/db/database.js';
 import { NO_NOTICES, type Notifier, sessionEnded } from '../../realtime/notices.js';
+import { createRegionsCache, type RegionsCache } from '../../router/regions-cache.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
@@ -36,6 +37,8 @@ export interface ApiDeps {
   onRegionsChanged?: () => void;
   /** Console notices (presence, transfers); none when absent. */
   notices?: Notifier;
+  /** The region rules' cache, shared with the telephony API (api/server.ts); a copy of its own when absent. */
+  regions?: RegionsCache;
 }
 
 /**
@@ -50,10 +53,16 @@ export const apiRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   await prepareAuth(app);
   app.addHook('preValidation', refuseUnsafeText);
   const notices = deps.notices ?? NO_NOTICES;
+  const regions = deps.regions ?? createRegionsCache();
   const ctx: RouteContext = {
     db: deps.db,
     config: deps.config,
-    onRegionsChanged: deps.onRegionsChanged,
+    // This instance's look-ups see a change at once, whatever the hub does with the notice.
+    onRegionsChanged: () => {
+      regions.invalidate();
+      deps.onRegionsChanged?.();
+    },
+    regions,
     notices,
     auth: createAuth({
       db: deps.db,

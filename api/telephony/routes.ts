@@ -9,6 +9,7 @@ import { AppError } from '../../lib/errors.js';
 import { ttlCache } from '../../lib/ttl-cache.js';
 import { NO_NOTICES, type Notifier } from '../../realtime/notices.js';
 import { lookupClient } from '../../router/client-lookup.js';
+import { createRegionsCache, type RegionsCache } from '../../router/regions-cache.js';
 import { createAuth, prepareAuth } from '../auth.js';
 import type { ApiConfig } from '../config.js';
 import { refuseUnsafeText } from '../validation.js';
@@ -18,6 +19,8 @@ export interface TelephonyApiDeps {
   config: Readonly<ApiConfig>;
   /** Screen pop: the routing answer that names an operator tells their console (call.ringing). */
   notices?: Notifier;
+  /** The region rules' cache shared with the rest of the API (api/server.ts invalidates it); its own if absent. */
+  regions?: RegionsCache;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface TelephonyApiDeps {
  */
 export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (
   app,
-  { db, config, notices = NO_NOTICES },
+  { db, config, notices = NO_NOTICES, regions = createRegionsCache() },
 ) => {
   await prepareAuth(app);
   // Reports are for administrators: the admin token or an operator with the admin role (token or session).
@@ -34,8 +37,12 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (
     adminToken: config.adminToken,
     sessionTtlHours: config.sessionTtlHours,
   });
+  // The PBX waits for this answer while the caller hears ringing: it reads through the database's fast lane
+  // (connections of its own, never queued behind router transactions), with the region rules and the line
+  // cached, so an answer is one statement (router/client-lookup.ts).
+  const lane = db.fastLane ?? db;
   // The PBX asks on every ring: the line (and its secret) is cached like the webhooks' copy.
-  const lineOf = ttlCache((key) => getLine(db, key), SETTINGS_CACHE_MS);
+  const lineOf = ttlCache((key) => getLine(lane, key), SETTINGS_CACHE_MS);
   app.addHook('preValidation', refuseUnsafeText);
   app.get<{ Querystring: { from?: string; line?: string } }>(
     '/v1/telephony/route',
@@ -58,10 +65,13 @@ export const telephonyApi: FastifyPluginAsync<TelephonyApiDeps> = async (
         throw new AppError('UNAUTHORIZED', 'line: unknown line or wrong line secret', { fields: ['line'] });
       }
       // Call tracking: the line's own region and number steer the prediction for an unknown caller.
-      const r = await lookupClient(db, { phone: req.query.from }, config.defaultCountry, {
-        explicitRegionId: line.regionId,
-        calledLine: line.number ?? line.key,
-      });
+      const r = await lookupClient(
+        lane,
+        { phone: req.query.from },
+        config.defaultCountry,
+        { explicitRegionId: line.regionId, calledLine: line.number ?? line.key },
+        { regions: regions.get },
+      );
       // The PBX rings the operator it is told: their console pops the caller's card (after the answer is built,
       // never delaying it; a lost notice costs the pop, not the call).
       const phone = r.found

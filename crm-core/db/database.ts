@@ -13,6 +13,11 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'pg' | 'pglite';
+  /**
+   * A few connections of their own for a short read that must never queue behind transactions waiting for a
+   * pooled connection: the PBX routing answer. Absent where there is one connection (PGlite): use the database.
+   */
+  readonly fastLane?: Queryable;
   /** Runs fn in one transaction (READ COMMITTED); rolls back when fn throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs a multi-statement SQL script (migrations). */

@@ -10,6 +10,8 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 export interface PgDatabaseOptions {
   connectionString: string;
   max?: number;
+  /** Connections of the fast lane (Database.fastLane), a pool of its own; default 2, opened when first used. */
+  fastLaneMax?: number;
   /** Told about lost connections (they never end the process); silent without one. */
   logger?: Logger;
 }
@@ -21,18 +23,26 @@ export interface PgDatabaseOptions {
  */
 export function createPgDatabase(opts: PgDatabaseOptions): Database {
   const log = opts.logger?.child({ component: 'pg' });
-  const pool = new pg.Pool({
-    connectionString: withSessionSettings(opts.connectionString),
-    max: opts.max ?? 10,
-  });
-  // A connection lost while a client is checked out (mid-transaction) is emitted as 'error' on that client;
-  // unheard, it would end the process. The pool's own listener covers idle clients only, so every client gets
-  // one for its whole life. The query that was running rejects on its own, and the client is not reused.
-  pool.on('connect', (client) => {
-    client.on('error', (err) => log?.warn({ err: describe(err) }, 'database connection lost'));
-  });
-  // An idle client losing its connection (server restart) is removed and replaced by the pool.
-  pool.on('error', (err) => log?.debug({ err: describe(err) }, 'idle database connection lost'));
+  const newPool = (max: number, planCacheMode: PlanCacheMode) => {
+    const p = new pg.Pool({
+      connectionString: withSessionSettings(opts.connectionString, planCacheMode),
+      max,
+    });
+    // A connection lost while a client is checked out (mid-transaction) is emitted as 'error' on that client;
+    // unheard, it would end the process. The pool's own listener covers idle clients only, so every client gets
+    // one for its whole life. The query that was running rejects on its own, and the client is not reused.
+    p.on('connect', (client) => {
+      client.on('error', (err) => log?.warn({ err: describe(err) }, 'database connection lost'));
+    });
+    // An idle client losing its connection (server restart) is removed and replaced by the pool.
+    p.on('error', (err) => log?.debug({ err: describe(err) }, 'idle database connection lost'));
+    return p;
+  };
+  const pool = newPool(opts.max ?? 10, 'force_custom_plan');
+  // The routing answer's own connections: with ingestion holding every pooled connection in router transactions,
+  // a PBX would otherwise wait for one of them to commit (pg.Pool connects lazily: unused, it costs nothing).
+  // Its statements are few and written for a generic plan (see withSessionSettings).
+  const lanePool = newPool(opts.fastLaneMax ?? 2, 'force_generic_plan');
 
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
@@ -49,6 +59,7 @@ export function createPgDatabase(opts: PgDatabaseOptions): Database {
   return {
     kind: 'pg',
     ...wrap(pool),
+    fastLane: wrap(lanePool),
     async transaction(fn) {
       const client = await away(() => pool.connect());
       // A client whose connection broke must leave the pool, not serve the next transaction.
@@ -77,7 +88,9 @@ export function createPgDatabase(opts: PgDatabaseOptions): Database {
         return false;
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), lanePool.end()]);
+    },
   };
 }
 
@@ -112,14 +125,19 @@ function statementName(text: string): string {
   return n;
 }
 
+type PlanCacheMode = 'force_custom_plan' | 'force_generic_plan';
+
 /**
- * Prepared statements (above) skip parsing; planning still happens per execution, because a generic plan
- * cannot see how many ids an unnest()/ANY() array holds and picks sequential scans as tables grow. Set as a
- * startup option, so it holds on every connection from its first statement (kept with any options given).
+ * Prepared statements (above) skip parsing; on the main pool planning still happens per execution, because a
+ * generic plan cannot see how many ids an unnest()/ANY() array holds and picks sequential scans as tables grow.
+ * The fast lane runs one statement with a handful of identities (routingSnapshot), whose planning costs several
+ * times its execution: there the generic plan is planned once per connection and again whenever ANALYZE updates
+ * the tables' statistics (PostgreSQL re-plans a prepared statement then), so it follows the tables as they grow.
+ * Set as a startup option, so it holds on every connection from its first statement (kept with any options given).
  */
-function withSessionSettings(connectionString: string): string {
+function withSessionSettings(connectionString: string, planCacheMode: PlanCacheMode): string {
   const url = new URL(connectionString);
   const given = url.searchParams.get('options');
-  url.searchParams.set('options', [given, '-c plan_cache_mode=force_custom_plan'].filter(Boolean).join(' '));
+  url.searchParams.set('options', [given, `-c plan_cache_mode=${planCacheMode}`].filter(Boolean).join(' '));
   return url.toString();
 }

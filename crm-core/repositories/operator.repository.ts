@@ -110,6 +110,11 @@ async function setOperatorRegions(db: Queryable, id: number, regionIds: number[]
   ]);
 }
 
+/** An operator's load, as least-loaded assignment weighs it: open leads + planned activities (`op`: operators alias). */
+export const OPERATOR_LOAD_SQL = (op: string) =>
+  `((SELECT count(*)::int FROM leads l WHERE l.responsible_id = ${op}.id AND l.status IN ('new', 'in_progress'))
+  + (SELECT count(*)::int FROM activities a WHERE a.responsible_id = ${op}.id AND a.state = 'planned'))`;
+
 /**
  * Candidates for assignment in these regions. Their load (open leads + planned activities) is counted only
  * for the regions in `loadFor` (least-loaded ones): round robin does not need it and it is the costly part.
@@ -119,10 +124,7 @@ export async function regionCandidates(db: Queryable, regionIds: number[], loadF
   return (
     await db.query<{ region_id: number; operator_id: number; status: string; load: number }>(
       `SELECT r.region_id, o.id AS operator_id, o.status,
-              CASE WHEN r.region_id = ANY($2::int[]) THEN
-                (SELECT count(*)::int FROM leads l WHERE l.responsible_id = o.id AND l.status IN ('new', 'in_progress'))
-              + (SELECT count(*)::int FROM activities a WHERE a.responsible_id = o.id AND a.state = 'planned')
-              ELSE 0 END AS load
+              CASE WHEN r.region_id = ANY($2::int[]) THEN ${OPERATOR_LOAD_SQL('o')} ELSE 0 END AS load
          FROM operator_regions r JOIN operators o ON o.id = r.operator_id
         WHERE r.region_id = ANY($1::int[]) AND o.active
         ORDER BY r.region_id, o.id`,

@@ -14,9 +14,12 @@ export const JUNK_RETURN_DEFAULT: JunkReturn = 'new_lead';
 const KEY = 'junk_return';
 
 export async function getJunkReturn(db: Queryable): Promise<JunkReturn> {
-  const v = await getSetting<string>(db, KEY);
-  return JUNK_RETURNS.includes(v as JunkReturn) ? (v as JunkReturn) : JUNK_RETURN_DEFAULT;
+  return parseJunkReturn(await getSetting<unknown>(db, KEY));
 }
+
+/** The stored value as a policy: anything unknown (or nothing) is the default. */
+export const parseJunkReturn = (v: unknown): JunkReturn =>
+  JUNK_RETURNS.includes(v as JunkReturn) ? (v as JunkReturn) : JUNK_RETURN_DEFAULT;
 
 export async function setJunkReturn(db: Queryable, v: JunkReturn): Promise<void> {
   await putSetting(db, KEY, v);
