@@ -62,6 +62,12 @@ while (Date.now() < end) {
   busy += performance.now() - t;
   events += b.length;
   batches++;
+  if (process.env.TREND && batches % 10 === 0) {
+    const c = process.cpuUsage(cpu0);
+    console.log(
+      `  after ${batches} batches: cpu ${((c.user + c.system) / 1000 / events).toFixed(3)} ms/event so far`,
+    );
+  }
 }
 const cpu = process.cpuUsage(cpu0);
 const all = [...stats.values()];
