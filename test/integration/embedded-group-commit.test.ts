@@ -41,7 +41,13 @@ describe('group commit on the embedded default', () => {
     const bus = createMemoryBus({ logger });
     const calls: number[] = [];
     let transactions = 0;
-    const router = testRouter({ ...db, transaction: (fn) => (transactions++, db.transaction(fn)) });
+    const router = testRouter({
+      ...db,
+      transaction: (fn) => {
+        transactions++;
+        return db.transaction(fn);
+      },
+    });
     const handler: BatchHandler = (batch) => {
       calls.push(batch.length);
       return router.handle(batch);
@@ -78,7 +84,10 @@ describe('group commit on the embedded default', () => {
     };
     let calls = 0;
     const router = testRouter(failing);
-    await bus.subscribe((batch) => (calls++, router.handle(batch)));
+    await bus.subscribe((batch) => {
+      calls++;
+      return router.handle(batch);
+    });
     const batch = events(8, 100);
     const outcomes = await Promise.allSettled(batch.map((e) => bus.publish([e])));
     expect(calls).toBe(1);
