@@ -1,6 +1,6 @@
 /**
  * The router alone on the embedded PGlite, in this process: where a batch's time goes (scratch tool).
- *   npx tsx bench/pglite-router.ts [batchSize] [seconds] [memory]
+ *   npx tsx bench/pglite-router.ts [batchSize] [seconds] [memory|disk] [thread]   (NOTICES=1: + console notices per batch)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { seedDemo } from '../app/demo-seed.js';
 import type { Database, Queryable } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
 import { createPgliteDatabase } from '../crm-core/db/pglite.js';
+import { routedNotices } from '../crm-core/services/console-notices.js';
 import { createLogger } from '../lib/logger.js';
 import { createRouter } from '../router/router.js';
 import { eventFor } from './events.js';
@@ -53,6 +54,7 @@ stats.clear();
 let events = 0;
 let batches = 0;
 let busy = 0;
+let notices = 0;
 const cpu0 = process.cpuUsage();
 const end = Date.now() + seconds * 1000;
 while (Date.now() < end) {
@@ -62,6 +64,11 @@ while (Date.now() < end) {
   busy += performance.now() - t;
   events += b.length;
   batches++;
+  if (process.env.NOTICES) {
+    const t1 = performance.now();
+    await routedNotices(db, b, new Set());
+    notices += performance.now() - t1;
+  }
   if (process.env.TREND && batches % 10 === 0) {
     const c = process.cpuUsage(cpu0);
     console.log(
@@ -75,6 +82,7 @@ const dbMs = all.reduce((n, s) => n + s.ms, 0);
 console.log(
   `batch ${batchSize} ${memory ? 'memory' : 'dataDir'}${thread ? ' thread' : ''}: ${Math.round(events / (busy / 1000))} events/s, ${(busy / batches).toFixed(1)} ms/batch, ${(busy / events).toFixed(3)} ms/event, cpu ${((cpu.user + cpu.system) / 1000 / events).toFixed(3)} ms/event (sys ${(cpu.system / 1000 / events).toFixed(3)}), ${(all.reduce((n, s) => n + s.calls, 0) / batches).toFixed(1)} statements/batch, db ${Math.round((dbMs / busy) * 100)}%`,
 );
+if (process.env.NOTICES) console.log(`routedNotices after each batch: ${(notices / batches).toFixed(1)} ms`);
 for (const s of all.sort((a, b) => b.ms - a.ms).slice(0, 25))
   console.log(
     `  ${(s.ms / batches).toFixed(2).padStart(7)} ms ${(s.calls / batches).toFixed(1).padStart(4)}x  ${s.sql}`,
