@@ -50,6 +50,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       })
     : await (await import('../crm-core/db/pglite.js')).createPgliteDatabase({
         dataDir: join(config.dataDir, 'pglite'),
+        thread: true,
       });
   // A process restarted while PostgreSQL restarts too waits for it instead of exiting.
   const applied = await retry(() => migrate(db), {

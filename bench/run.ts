@@ -18,6 +18,7 @@
  *       (--chat-no-worklist: operators do not refetch their work list on every work.changed once subscribed)
  *   npm run bench -- --connections=64 --rate=1000 --partitions=6
  *   npm run bench -- --only=kafka --profile   + V8 CPU profile of the service: self time by package and function
+ *                                             (kafka, kafka1, split and embedded sections)
  *
  * Needs for the kafka and raw sections: PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
  * and Kafka (BENCH_KAFKA_BROKERS, default 127.0.0.1:19092; `bash scripts/kafka.sh start`). Loopback only; the
@@ -38,6 +39,7 @@ import {
   routerCeiling,
 } from './ceilings.js';
 import { CpuMeter, cpuPerContact, formatCpu } from './cpu.js';
+import type { ProfileSummary } from './profile.js';
 import {
   type EmbeddedResult,
   type KafkaPgResult,
@@ -62,7 +64,7 @@ const checks: TargetCheck[] = [];
 const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = args.includes('--quick');
-/** V8 CPU profile of the Kafka sections' service processes (adds some overhead; figures are then a bit lower). */
+/** V8 CPU profile of the service processes (Kafka and embedded sections; adds some overhead, figures are then a bit lower). */
 const profile = args.includes('--profile');
 /** Channel sections: [section, file in bench/, exported function, title]. */
 const CHANNEL_BENCHES = [
@@ -506,21 +508,15 @@ async function main() {
     cols.push({ title: v.title, kafka: true, result: k });
     describePhase(`maximum (${settings.connections} connections)`, k.max);
     describePhase(`fixed ${int(settings.rate)}/s`, k.fixed);
-    if (k.profile) {
-      console.log(
-        `  CPU profile of the service process(es), ${int(k.profile.busyMs)} ms busy (idle left out):`,
-      );
-      for (const c of k.profile.byCategory) console.log(`    ${pct(c.share).padStart(4)}  ${c.name}`);
-      console.log('  hottest functions (self time):');
-      for (const f of k.profile.byFunction) console.log(`    ${pct(f.share).padStart(4)}  ${f.name}`);
-    }
+    if (k.profile) printProfile(k.profile);
   }
   if (only.has('embedded')) {
     console.log(`\n# Embedded default: PGlite + in-process bus, service in a child process (${elapsed()})`);
-    const e = await runEmbedded(settings);
+    const e = await runEmbedded({ ...settings, profile });
     cols.push({ title: 'Embedded: PGlite + in-process bus', kafka: false, result: e });
     describePhase(`maximum (${settings.connections} connections)`, e.max);
     describePhase(`fixed ${int(settings.rate)}/s`, e.fixed);
+    if (e.profile) printProfile(e.profile);
   }
   if (c || cols.length) report(c, cols);
   checks.push(...contactTargets(c, cols));
@@ -584,6 +580,13 @@ async function chatSection() {
       true,
     ),
   );
+}
+
+function printProfile(p: ProfileSummary) {
+  console.log(`  CPU profile of the service process(es), ${int(p.busyMs)} ms busy (idle left out):`);
+  for (const c of p.byCategory) console.log(`    ${pct(c.share).padStart(4)}  ${c.name}`);
+  console.log('  hottest functions (self time):');
+  for (const f of p.byFunction) console.log(`    ${pct(f.share).padStart(4)}  ${f.name}`);
 }
 
 /** CPU used by everything on the machine over one second, before we start (% of one core). */

@@ -360,15 +360,22 @@ function withSearchPath(url: string, schema: string): string {
 export interface EmbeddedResult {
   max: Phase;
   fixed: Phase;
+  /** --profile: where the service's CPU went (its main thread and any worker threads, over the whole run). */
+  profile?: ProfileSummary;
 }
 
-export async function runEmbedded(s: Settings): Promise<EmbeddedResult> {
+export async function runEmbedded(s: Settings & { profile?: boolean }): Promise<EmbeddedResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-embedded-'));
+  const profDir = s.profile ? mkdtempSync(join(tmpdir(), 'bench-prof-')) : undefined;
+  const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   let svc: ChildService | undefined;
   return guarded(
     async () => {
       s.log(`  starting the service (embedded PGlite in ${dir})`);
-      svc = await spawnChild({ DATA_DIR: dir, ADMIN_TOKEN, LOG_LEVEL: 'warn', FORM_RATE_LIMIT: '1000000' });
+      svc = await spawnChild(
+        { DATA_DIR: dir, ADMIN_TOKEN, LOG_LEVEL: 'warn', FORM_RATE_LIMIT: '1000000' },
+        { nodeArgs: profArgs },
+      );
       const cpu = new CpuMeter(() => [svc!.pid]);
       const mix = new RequestMix(0.7);
       s.log(`  warm-up ${s.warmupSec} s`);
@@ -387,11 +394,15 @@ export async function runEmbedded(s: Settings): Promise<EmbeddedResult> {
       const fixedRun = await openLoop(svc.url, mix, { rate: s.rate, durationSec: s.rateSec });
       const fixed = embeddedPhase(fixedRun, await cpu.end());
       Object.assign(fixed, await serverView(svc, svc, m0, fixed.seconds));
-      return { max, fixed };
+      // The profile is written when the process exits.
+      await svc.stop();
+      const profile = profDir ? summariseProfiles(profDir) : undefined;
+      return { max, fixed, profile };
     },
     async () => {
       await svc?.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      if (profDir) rmSync(profDir, { recursive: true, force: true });
     },
   );
 }

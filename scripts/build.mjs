@@ -24,7 +24,11 @@ const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-
 const started = Date.now();
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [join(ROOT, 'app', 'main.ts')],
+  // The embedded database's worker thread is its own entry: crm-core/db/pglite.ts starts dist/app/pglite-worker.js.
+  entryPoints: {
+    main: join(ROOT, 'app', 'main.ts'),
+    'pglite-worker': join(ROOT, 'crm-core', 'db', 'pglite-worker.ts'),
+  },
   outdir: join(OUT, 'app'),
   bundle: true,
   splitting: true,

@@ -1,14 +1,37 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { AppError, DB_RETRY_AFTER_SEC } from '../../lib/errors.js';
 import type { Database, Queryable, QueryResult } from './database.js';
+import type { SerialisedError, WorkerReply, WorkerRequest } from './pglite-worker.js';
+
+/** What the queue below sends statements to: PGlite itself, or PGlite in its own thread. */
+interface Engine {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  exec(sql: string): Promise<void>;
+  closed(): boolean;
+  close(): Promise<void>;
+}
 
 /**
  * Embedded PostgreSQL (WASM). One connection: statements and transactions are serialised by a queue here
  * so that a transaction never interleaves with another caller's statements.
+ *
+ * `thread: true` (the service's default) runs PGlite in a worker thread: its WASM runs synchronously on the
+ * thread that calls it, so in the main thread every router transaction stopped the HTTP event loop for as long
+ * as its SQL ran. In its own thread, the SQL of one batch runs while HTTP keeps taking the next batch's contacts,
+ * on the second core. Each statement is one message each way (tens of microseconds); the rows come back as
+ * structured clones (Dates, bigints and byte arrays included).
+ *
+ * Durability (either way): PGlite writes its WAL to the files under dataDir at COMMIT with ordinary writes and
+ * does not fsync them, so a committed transaction survives the process being killed, but not a crash of the
+ * operating system or a power cut before the OS writes its cache out.
  */
-export async function createPgliteDatabase(opts: { dataDir?: string }): Promise<Database> {
+export async function createPgliteDatabase(opts: { dataDir?: string; thread?: boolean }): Promise<Database> {
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const db = await PGlite.create(opts.dataDir);
+  const engine = opts.thread ? await threadEngine(opts.dataDir) : await inlineEngine(opts.dataDir);
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = tail.then(fn, fn);
@@ -17,8 +40,8 @@ export async function createPgliteDatabase(opts: { dataDir?: string }): Promise<
   };
   const raw: Queryable = {
     async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const r = await db.query<R>(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      const r = await engine.query(text, params);
+      return { rows: r.rows as R[], rowCount: r.affectedRows ?? r.rows.length };
     },
   };
   return {
@@ -26,23 +49,113 @@ export async function createPgliteDatabase(opts: { dataDir?: string }): Promise<
     query: (text, params) => serial(() => raw.query(text, params)),
     transaction: (fn) =>
       serial(async () => {
-        await db.exec('BEGIN');
+        await engine.exec('BEGIN');
         try {
           const out = await fn(raw);
-          await db.exec('COMMIT');
+          await engine.exec('COMMIT');
           return out;
         } catch (err) {
-          await db.exec('ROLLBACK').catch(() => {});
+          await engine.exec('ROLLBACK').catch(() => {});
           throw err;
         }
       }),
-    exec: (sql) =>
-      serial(async () => {
-        await db.exec(sql);
-      }),
+    exec: (sql) => serial(() => engine.exec(sql)),
     async ping() {
-      return !db.closed;
+      return !engine.closed();
     },
+    close: () => engine.close(),
+  };
+}
+
+async function inlineEngine(dataDir: string | undefined): Promise<Engine> {
+  const db = await PGlite.create(dataDir);
+  return {
+    query: (sql, params) => db.query(sql, params),
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    closed: () => db.closed,
     close: () => db.close(),
+  };
+}
+
+/**
+ * From dist/, the bundle's pglite-worker.js next to the chunk holding this code (scripts/build.mjs). From source
+ * (tsx, vitest), the .ts file, loaded through tsx's loader: Node 20 does not apply `--import` hooks to a
+ * worker's own entry, so a two-line script registers tsx in the worker first.
+ */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  if (!import.meta.url.endsWith('.ts')) return [new URL('./pglite-worker.js', import.meta.url), {}];
+  // require.resolve finds the package's CommonJS build; its ES module build sits next to it.
+  const tsxApi = createRequire(import.meta.url)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs');
+  const tsx = pathToFileURL(tsxApi).href;
+  const entry = new URL('./pglite-worker.ts', import.meta.url).href;
+  return [
+    `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`,
+    { eval: true },
+  ];
+}
+
+const revive = (e: SerialisedError): Error => Object.assign(new Error(e.message), e);
+
+/** PGlite in a worker thread (pglite-worker.ts), one request at a time from the queue above. */
+async function threadEngine(dataDir: string | undefined): Promise<Engine> {
+  const [entry, how] = workerEntry();
+  const worker = new Worker(entry, { ...how, workerData: { pglite: true, dataDir } });
+  const pending = new Map<
+    number,
+    { resolve: (r: { rows: unknown[] }) => void; reject: (e: unknown) => void }
+  >();
+  let nextId = 1;
+  let gone: Error | undefined;
+  const fail = (err: Error) => {
+    gone ??= new AppError('DB_UNAVAILABLE', 'the embedded database thread stopped', {
+      cause: err,
+      retryAfterSec: DB_RETRY_AFTER_SEC,
+    });
+    for (const p of pending.values()) p.reject(gone);
+    pending.clear();
+  };
+  const started = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: WorkerReply) => {
+      if ('ready' in m) return resolve();
+      if ('startError' in m) return reject(revive(m.startError));
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if ('error' in m) p.reject(revive(m.error));
+      else p.resolve(m);
+    });
+    worker.on('error', (err) => {
+      reject(err);
+      fail(err);
+    });
+    worker.on('exit', (code) => {
+      const err = new Error(`the embedded database thread exited (code ${code})`);
+      reject(err);
+      fail(err);
+    });
+  });
+  await started;
+  const call = (req: Omit<WorkerRequest, 'id'>) =>
+    new Promise<{ rows: unknown[]; affectedRows?: number }>((resolve, reject) => {
+      if (gone) return reject(gone);
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...req, id } satisfies WorkerRequest);
+    });
+  return {
+    query: (sql, params) => call({ op: 'query', sql, params }),
+    exec: async (sql) => {
+      await call({ op: 'exec', sql });
+    },
+    closed: () => gone !== undefined,
+    async close() {
+      if (gone) return;
+      await call({ op: 'close' });
+      await worker.terminate();
+    },
   };
 }
