@@ -58,7 +58,12 @@ export function stageOf(category: string): string {
 export interface ProfileSummary {
   busyMs: number;
   /** Per process (one profile file each): its busy time and the share of each stage (stageOf). */
-  byProcess: { pid: number; busyMs: number; byStage: { name: string; share: number }[] }[];
+  byProcess: {
+    pid: number;
+    busyMs: number;
+    byStage: { name: string; share: number }[];
+    byFunction: { name: string; share: number }[];
+  }[];
   /** Self time, with builtins and Node internals charged to the nearest package or source folder calling them. */
   byCategory: { name: string; share: number }[];
   byFunction: { name: string; share: number }[];
@@ -74,7 +79,12 @@ export function summariseProfiles(dir: string): ProfileSummary | undefined {
   let busy = 0;
   const byProcess: ProfileSummary['byProcess'] = [];
   for (const f of files) {
+    // --cpu-prof names files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread
+    // (the others are tsx's module loader, busy at start-up only).
+    const [, , , pidText, thread] = f.split('.');
+    const main = thread === '0';
     const stages = new Map<string, number>();
+    const ownFns = new Map<string, number>();
     let own = 0;
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -108,16 +118,20 @@ export function summariseProfiles(dir: string): ProfileSummary | undefined {
       const short = n.callFrame.url.replace(/^.*\/(node_modules\/)?/, '');
       const name = `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
       fns.set(name, (fns.get(name) ?? 0) + dt);
+      ownFns.set(name, (ownFns.get(name) ?? 0) + dt);
     });
-    // --cpu-prof names files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile
-    const pid = Number(f.split('.')[3]);
-    byProcess.push({
-      pid,
-      busyMs: own,
-      byStage: [...stages]
+    const shares = (m: Map<string, number>, k: number) =>
+      [...m]
         .sort((a, b) => b[1] - a[1])
-        .map(([name, v]) => ({ name, share: own > 0 ? v / own : 0 })),
-    });
+        .slice(0, k)
+        .map(([name, v]) => ({ name, share: own > 0 ? v / own : 0 }));
+    if (main)
+      byProcess.push({
+        pid: Number(pidText),
+        busyMs: own,
+        byStage: shares(stages, 10),
+        byFunction: shares(ownFns, 15),
+      });
   }
   const top = (m: Map<string, number>, k: number) =>
     [...m]

@@ -485,6 +485,8 @@ async function main() {
           console.log(
             `    ${pct(st.share).padStart(4)}${proc ? `  ${(st.share * proc.ms).toFixed(3)} ms` : ''}  ${st.name}`,
           );
+        console.log('    hottest functions of this process (self time):');
+        for (const f of p.byFunction) console.log(`      ${pct(f.share).padStart(4)}  ${f.name}`);
       }
       console.log('  hottest functions (self time):');
       for (const f of k.profile.byFunction) console.log(`    ${pct(f.share).padStart(4)}  ${f.name}`);

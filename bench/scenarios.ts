@@ -217,7 +217,9 @@ export async function runKafkaPg(
   const admin = kafka.admin();
   const svcs: ChildService[] = [];
   let probe: CommitProbe | undefined;
-  const profDir = s.profile ? mkdtempSync(join(tmpdir(), 'bench-prof-')) : undefined;
+  // BENCH_PROFILE_DIR keeps the .cpuprofile files (in a new folder under it) (to open in Chrome DevTools); else they are removed.
+  const keepProfiles = process.env.BENCH_PROFILE_DIR;
+  const profDir = s.profile ? mkdtempSync(join(keepProfiles ?? tmpdir(), 'bench-prof-')) : undefined;
   const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   return guarded(
     async () => {
@@ -321,7 +323,7 @@ export async function runKafkaPg(
     },
     async () => {
       for (const x of svcs.reverse()) await x.stop().catch(() => {});
-      if (profDir) rmSync(profDir, { recursive: true, force: true });
+      if (profDir && !keepProfiles) rmSync(profDir, { recursive: true, force: true });
       await probe?.close();
       await activity.close();
       await pool.end().catch(() => {});
