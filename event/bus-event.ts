@@ -5,7 +5,7 @@ import {
   InboundContactSchema,
   partitionKey,
 } from './inbound-contact.js';
-import { isMarkedValid, markValidated } from './validated.js';
+import { isMarkedValid } from './validated.js';
 
 /**
  * What travels on the bus: inbound contacts and delivery statuses, told apart by `schema`. One topic keeps a
@@ -27,12 +27,14 @@ export function parseBusEvent(input: unknown): BusEvent {
       r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
   }
-  return markValidated(r.data);
+  // Not marked (event/validated.ts): what a consumer parses is routed, not published again, and marking
+  // every consumed event costs the router a WeakSet entry each for nothing.
+  return r.data;
 }
 
 /**
- * For a publisher: the event as it may go on the bus. What a builder (or parseBusEvent) returned in this
- * process passes as is; anything else — a copy, an object made by hand — is validated here.
+ * For a publisher: the event as it may go on the bus. What a builder (buildInboundContact, buildDeliveryStatus)
+ * returned in this process passes as is; anything else — a copy, an object made by hand — is validated here.
  */
 export const validForPublish = (input: BusEvent): BusEvent =>
   isMarkedValid(input) ? input : parseBusEvent(input);

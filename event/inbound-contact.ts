@@ -7,8 +7,8 @@ import { markValidated } from './validated.js';
 /**
  * InboundContact v1: the one event every connector publishes and the router consumes.
  * It is validated once in each process it crosses (event/validated.ts): where it is built (connectors, via
- * buildInboundContact) and where it is consumed (router, via parseBusEvent). A breaking change means a new version and a new topic
- * (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
+ * buildInboundContact) and where it is consumed (router, via parseBusEvent). A breaking change means a new
+ * version and a new topic (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
  * allowed (an optional field, a new enum value): readers are upgraded before writers, so routers are deployed
  * before the connectors that produce the new values. Added since the first release: the channels vk, viber and
  * instagram, and content.message (messenger and live-chat messages); the channel `store`, the source type
