@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonArrayParam, jsonbArray } from '../db/jsonb-array.js';
 import { ownedVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface NewActivity {
@@ -49,11 +50,7 @@ export interface ActivityRow {
 const COLUMNS = `owner_type, owner_id, type, direction, state, subject, body, deadline, completed_at, responsible_id,
   channel, source_key, event_id, external_key, message_id, thread_ref, details, created_at`;
 
-/**
- * Column arrays for unnest. Details go as one JSON array text (`detailsArray`, expanded by DETAILS_ARRAY): as a
- * jsonb[] parameter, pg would escape every row's JSON text a second time to write the array literal — the
- * costliest part of serialising a router batch.
- */
+/** Column arrays for unnest; details as one JSON array (crm-core/db/jsonb-array.ts), or per row for one row. */
 function params(rows: NewActivity[], details: 'each' | 'array' = 'array') {
   const col = <K extends keyof NewActivity>(k: K) => rows.map((r) => r[k] ?? null);
   return [
@@ -74,17 +71,14 @@ function params(rows: NewActivity[], details: 'each' | 'array' = 'array') {
     col('messageId'),
     col('threadRef'),
     details === 'array'
-      ? JSON.stringify(rows.map((r) => r.details ?? null))
+      ? jsonArrayParam(rows.map((r) => r.details))
       : rows.map((r) => JSON.stringify(r.details)),
     rows.map((r) => r.createdAt ?? new Date().toISOString()),
   ];
 }
 
-/** $17 (one JSON array) as jsonb[] in row order; a missing row's details (JSON null) is SQL NULL, as before. */
-const DETAILS_ARRAY = `ARRAY(SELECT NULLIF(d, 'null'::jsonb) FROM jsonb_array_elements($17::jsonb) WITH ORDINALITY AS x(d, o) ORDER BY o)`;
-
 const UNNEST = `unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-  $9::timestamptz[], $10::int[], $11::text[], $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], ${DETAILS_ARRAY}, $18::timestamptz[])`;
+  $9::timestamptz[], $10::int[], $11::text[], $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], ${jsonbArray(17)}, $18::timestamptz[])`;
 
 /**
  * Inserts activities; a row whose external_key exists replaces that row's fields (call activities are merged
