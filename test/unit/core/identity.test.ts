@@ -67,27 +67,28 @@ describe('phone cache', () => {
   it('stays bounded however many distinct numbers arrive', () => {
     for (let i = 0; i < PHONE_CACHE_SIZE + 500; i++)
       normalisePhone(`+1 202 555 ${String(i).padStart(4, '0')}`, 'US');
-    expect(phoneCacheSize()).toBe(PHONE_CACHE_SIZE);
+    expect(phoneCacheSize()).toBeLessThanOrEqual(PHONE_CACHE_SIZE);
+    expect(phoneCacheSize()).toBeGreaterThanOrEqual(PHONE_CACHE_SIZE / 2);
     // Evicted or not, the answer is the same.
     expect(normalisePhone('+1 202 555 0000', 'US')).toEqual(parsePhone('+1 202 555 0000', 'US'));
   });
 });
 
-describe('Lru', () => {
-  it('keeps at most max entries and drops the one used longest ago', () => {
-    const c = new Lru<string, number>(2);
-    c.set('a', 1);
-    c.set('b', 2);
-    expect(c.get('a')).toBe(1); // a is now the most recent
-    c.set('c', 3);
-    expect(c.size).toBe(2);
-    expect(c.has('b')).toBe(false);
-    expect(c.get('a')).toBe(1);
-    expect(c.get('c')).toBe(3);
-    c.set('c', 4); // overwrite does not grow it
-    expect(c.size).toBe(2);
-    expect(c.get('c')).toBe(4);
-    expect(() => new Lru(0)).toThrow(RangeError);
+describe('Lru (two generations)', () => {
+  it('keeps at most max entries, and what was used within the last max/2 insertions', () => {
+    const c = new Lru<number, number>(4);
+    for (let i = 0; i < 100; i++) {
+      c.set(i, i * 10);
+      expect(c.size).toBeLessThanOrEqual(4);
+      c.get(0); // used all the time: never dropped
+      expect(c.get(0)).toBe(0);
+      expect(c.get(i)).toBe(i * 10); // the latest is always there
+    }
+    expect(c.has(50)).toBe(false); // long unused: gone
+    c.set(0, 1); // overwrite does not grow it
+    expect(c.get(0)).toBe(1);
+    expect(c.size).toBeLessThanOrEqual(4);
+    expect(() => new Lru(1)).toThrow(RangeError);
   });
 });
 
