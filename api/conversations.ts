@@ -13,6 +13,7 @@ import { createMessengerReply } from '../outbound/messengers/reply.js';
 import { NO_NOTICES, type Notifier, workChanged } from '../realtime/notices.js';
 import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
+import { answerDelivery } from './delivery-answer.js';
 import { camel } from './routes/present.js';
 import * as s from './routes/schemas.js';
 import { refuseUnsafeText } from './validation.js';
@@ -367,23 +368,13 @@ function answer(reply: FastifyReply, row: MessengerOutboxRow, outcome: ReplyOutc
     conversationId: row.conversation_id,
     ...(replayed ? { replayed } : {}),
   };
-  switch (outcome.status) {
-    case 'sent':
-      return reply.code(201).send({ ...base, status: 'sent', vendorMessageId: outcome.vendorMessageId });
-    case 'retrying':
-      return reply.code(202).send({
-        ...base,
-        status: 'retrying',
-        error: outcome.error,
-        ...(outcome.nextAttemptAt ? { nextAttemptAt: new Date(outcome.nextAttemptAt).toISOString() } : {}),
-      });
-    case 'sending':
-      return reply.code(202).send({ ...base, status: 'sending' });
-    case 'failed':
-      return reply.code(422).send({
-        error: { code: 'UNPROCESSABLE', message: `${outcome.code}: ${outcome.error}`, fields: ['text'] },
-        ...base,
-        status: 'failed',
-      });
-  }
+  return answerDelivery(
+    reply,
+    base,
+    outcome.status === 'sent'
+      ? { status: 'sent', extra: { vendorMessageId: outcome.vendorMessageId } }
+      : outcome.status === 'failed'
+        ? { status: 'failed', message: `${outcome.code}: ${outcome.error}`, field: 'text' }
+        : outcome,
+  );
 }

@@ -9,6 +9,7 @@ import type { DeliveryOutcome, Outbox } from '../outbound/outbox-worker.js';
 import { NO_NOTICES, type Notifier } from '../realtime/notices.js';
 import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
+import { answerDelivery } from './delivery-answer.js';
 import * as s from './routes/schemas.js';
 import { refuseUnsafeText } from './validation.js';
 
@@ -153,23 +154,13 @@ function outcomeOf(row: OutboundEmailRow): DeliveryOutcome {
 
 function answer(reply: FastifyReply, row: OutboundEmailRow, outcome: DeliveryOutcome, replayed: boolean) {
   const base = { activityId: row.activity_id, messageId: row.message_id, ...(replayed ? { replayed } : {}) };
-  switch (outcome.status) {
-    case 'sent':
-      return reply.code(201).send({ ...base, status: 'sent' });
-    case 'retrying':
-      return reply.code(202).send({
-        ...base,
-        status: 'retrying',
-        error: outcome.error,
-        ...(outcome.nextAttemptAt ? { nextAttemptAt: new Date(outcome.nextAttemptAt).toISOString() } : {}),
-      });
-    case 'sending':
-      return reply.code(202).send({ ...base, status: 'sending' });
-    case 'failed':
-      return reply.code(422).send({
-        error: { code: 'UNPROCESSABLE', message: `smtp: ${outcome.error}`, fields: ['to'] },
-        ...base,
-        status: 'failed',
-      });
-  }
+  return answerDelivery(
+    reply,
+    base,
+    outcome.status === 'sent'
+      ? { status: 'sent' }
+      : outcome.status === 'failed'
+        ? { status: 'failed', message: `smtp: ${outcome.error}`, field: 'to' }
+        : outcome,
+  );
 }

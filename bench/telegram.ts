@@ -10,6 +10,7 @@ import { upsertMessengerAccount } from '../crm-core/repositories/messenger-accou
 import { TelegramApiServer } from '../test/support/vendors/telegram-api.js';
 import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
 import { int, ms, sleep } from './stats.js';
+import { atLeast, type TargetCheck } from './targets.js';
 
 /**
  * Inbound Telegram messages end to end on Kafka + PostgreSQL (ROLE=all, a fresh schema and topics), counted when
@@ -124,7 +125,7 @@ async function pollingPhase(api: TelegramApiServer, pool: pg.Pool, backlog: numb
 
 export async function runTelegramBench(
   opts: { quick?: boolean; log?: (l: string) => void } = {},
-): Promise<{ rows: { metric: string; value: string }[] }> {
+): Promise<{ rows: { metric: string; value: string }[]; targets?: TargetCheck[] }> {
   const log = opts.log ?? (() => {});
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const schema = `bench_tg_${id}`;
@@ -173,6 +174,20 @@ export async function runTelegramBench(
       const rate = (n: number, sec: number) =>
         Number.isNaN(sec) ? 'not all committed within 120 s' : `${int(n / sec)} msg/s`;
       return {
+        targets: [
+          atLeast(
+            'Telegram webhook end to end',
+            hook.accepted / hook.endToEndSec,
+            2_000,
+            (v) => `${int(v)} msg/s`,
+          ),
+          atLeast(
+            'Telegram long polling end to end',
+            backlog / poll.endToEndSec,
+            2_000,
+            (v) => `${int(v)} msg/s`,
+          ),
+        ],
         rows: [
           {
             metric: 'inbound messages/s end to end, webhook updates with the secret token (64 connections)',

@@ -13,6 +13,10 @@ import { CpuMeter, cpuMsPer } from './cpu.js';
 import { replyPhase } from './messenger-replies.js';
 import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
 import { int, ms, sleep } from './stats.js';
+import { atLeast, type TargetCheck } from './targets.js';
+
+/** Issue 8 and 11: messenger webhooks end to end. */
+const TARGET_MESSAGES_PER_SEC = 2_000;
 
 /**
  * Inbound WhatsApp messages end to end: signed Cloud API webhooks (Meta's documented `messages` shape) posted
@@ -159,7 +163,7 @@ async function phase(
 
 export async function runWhatsAppBench(
   opts: { quick?: boolean; log?: (l: string) => void } = {},
-): Promise<{ rows: { metric: string; value: string }[] }> {
+): Promise<{ rows: { metric: string; value: string }[]; targets?: TargetCheck[] }> {
   const log = opts.log ?? (() => {});
   const id = randomUUID().replaceAll('-', '').slice(0, 10);
   const schema = `bench_wa_${id}`;
@@ -200,6 +204,8 @@ export async function runWhatsAppBench(
           ? 'not all committed within 120 s'
           : `${int(r.messages / r.endToEndSec)} msg/s`;
       const rows: { metric: string; value: string }[] = [];
+      const targets: TargetCheck[] = [];
+      const perSec = (r: PhaseResult) => r.messages / r.endToEndSec;
       /** Warm-up, then one message per delivery and ten per delivery, against `http`. */
       const phases = async (http: ChildService, shape: string, procs: { name: string; pid: number }[]) => {
         log(`whatsapp (${shape}): warm-up 5 s`);
@@ -212,9 +218,17 @@ export async function runWhatsAppBench(
           [one, 1, 64],
           [ten, 10, 16],
         ] as const) {
+          targets.push(
+            atLeast(
+              `WhatsApp webhooks end to end, ${shape}, ${per} per webhook`,
+              perSec(r),
+              TARGET_MESSAGES_PER_SEC,
+              (v) => `${int(v)} msg/s`,
+            ),
+          );
           rows.push(
             {
-              metric: `inbound messages/s end to end, ${shape}, ${per} message${per > 1 ? 's' : ''} per signed webhook (${conns} connections; issue 11 target ≥ 2,000)`,
+              metric: `inbound messages/s end to end, ${shape}, ${per} message${per > 1 ? 's' : ''} per signed webhook (${conns} connections)`,
               value: rate(r),
             },
             { metric: '  webhook answer p50 / p99', value: `${ms(r.p50)} / ${ms(r.p99)}` },
@@ -273,7 +287,7 @@ export async function runWhatsAppBench(
         { name: 'connectors', pid: svc.pid },
         { name: 'router', pid: router.pid },
       ]);
-      return { rows };
+      return { rows, targets };
     },
     async () => {
       await svc?.stop();

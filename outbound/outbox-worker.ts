@@ -21,6 +21,7 @@ import {
   type ImapSettings,
   type SmtpSettings,
 } from './email-sender.js';
+import { createWorkLoop, eachConcurrently, keepLease, outcomeWithin } from './work-loop.js';
 
 /**
  * The outbox worker: sends outbound_emails rows and retries them until sent or given up. See outbound/README.md.
@@ -105,16 +106,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const { db } = deps;
   const sender = deps.sender ?? createEmailSender({ logger: deps.logger });
   const log = deps.logger.child({ component: 'outbox' });
-  const inFlight = new Set<Promise<unknown>>();
-  let wake: () => void = () => undefined;
-  let loop: Promise<void> | undefined;
-  let stopped = false;
-
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    return p;
-  };
+  const work = createWorkLoop({ log, name: 'outbound: outbox', ...o });
+  const track = work.track;
 
   async function retryLater(row: ClaimedOutboundEmail, error: string): Promise<DeliveryOutcome> {
     if (row.attempts >= o.maxAttempts) {
@@ -176,12 +169,11 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   async function attempt(row: ClaimedOutboundEmail): Promise<DeliveryOutcome> {
-    const heartbeat = setInterval(() => {
-      renewOutboundLease(db, row.id, row.attempts, o.leaseMs).catch((err) =>
-        log.warn({ err, outboundId: row.id }, 'outbound: lease renewal failed'),
-      );
-    }, o.leaseMs / 3);
-    heartbeat.unref();
+    const stopRenewing = keepLease(
+      () => renewOutboundLease(db, row.id, row.attempts, o.leaseMs),
+      o.leaseMs,
+      (err) => log.warn({ err, outboundId: row.id }, 'outbound: lease renewal failed'),
+    );
     try {
       const mailbox = row.mailbox_id == null ? undefined : await getMailbox(db, row.mailbox_id);
       if (!mailbox) return await giveUp(row, 'mailbox: deleted while the message waited to be sent');
@@ -231,7 +223,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       log.error({ err, outboundId: row.id }, 'outbound: attempt failed unexpectedly');
       return retryLater(row, errorText(err)).catch(() => ({ status: 'retrying', error: errorText(err) }));
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
     }
   }
 
@@ -256,67 +248,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   async function runOnce() {
     const rows = await claimDueOutboundEmails(db, o.batchSize, o.leaseMs);
-    const queue = [...rows];
-    await Promise.all(
-      Array.from({ length: Math.min(o.concurrency, queue.length) }, async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) await track(attempt(row));
-      }),
-    );
+    await eachConcurrently(rows, o.concurrency, (row) => track(attempt(row)));
     const copies = await fileMissingCopies();
     return { attempted: rows.length, copies };
   }
 
   return {
     leaseMs: o.leaseMs,
-    async deliverClaimed(row, waitMs) {
-      const p = track(attempt(row));
-      if (waitMs === undefined) return p;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<DeliveryOutcome>((resolve) => {
-        timer = setTimeout(() => resolve({ status: 'sending' }), waitMs);
-      });
-      try {
-        return await Promise.race([p, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    deliverClaimed: (row, waitMs) => outcomeWithin(track(attempt(row)), waitMs, { status: 'sending' }),
     runOnce,
-    start() {
-      if (loop) return;
-      loop = (async () => {
-        while (!stopped) {
-          let full = false;
-          try {
-            const r = await runOnce();
-            full = r.attempted === o.batchSize;
-          } catch (err) {
-            log.error({ err }, 'outbound: outbox pass failed');
-          }
-          // Not lib/retry's sleep with an AbortSignal: that adds a listener per call, thousands a day here.
-          if (!full && !stopped) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, o.pollIntervalMs);
-              wake = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-          }
-        }
-      })();
-    },
-    async stop() {
-      stopped = true;
-      wake();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([loop, ...inFlight]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, o.stopTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    },
+    start: () => work.start(async () => (await runOnce()).attempted === o.batchSize),
+    stop: () => work.stop(),
   };
 }

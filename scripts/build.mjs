@@ -11,6 +11,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { consoleBuildOptions } from '../console/bundle.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
@@ -41,18 +42,10 @@ const result = await build({
 });
 cpSync(join(ROOT, 'crm-core', 'migrations'), join(OUT, 'migrations'), { recursive: true });
 // The operator console's script and stylesheet (console/serve.ts reads them from dist/console/ instead of
-// bundling at start). The options are console/bundle.ts's, repeated here because this script runs without tsx.
+// bundling at start), with the very options `npm start` bundles it with (this script runs under tsx for that).
 await build({
-  entryPoints: { app: join(ROOT, 'console', 'ui', 'main.tsx') },
+  ...consoleBuildOptions(join(ROOT, 'console', 'ui', 'main.tsx')),
   outdir: join(OUT, 'console'),
-  bundle: true,
-  minify: true,
-  format: 'iife',
-  target: ['chrome110', 'firefox110', 'safari16'],
-  jsx: 'automatic',
-  jsxImportSource: 'preact',
-  legalComments: 'none',
-  charset: 'utf8',
   logLevel: 'warning',
 });
 // The live chat's embeddable script, served at /widget.js (connectors/livechat/widget-script.ts reads it here).

@@ -1,16 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { FORM_FIELDS, type FormSettings, type TelephonyLineSettings } from '../../channels/settings.js';
 import * as repo from '../../crm-core/repositories/channel-settings.repository.js';
-import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';
-import { keepSecret, maskLine, unmaskOptions } from './present.js';
+import { MIN_SECRET, registerKeyedResource, requiredSecret } from './keyed-resource.js';
+import { maskLine, unmaskOptions } from './present.js';
 import * as s from './schemas.js';
 
 /** `*` or an origin as browsers send it: scheme, host, optional port, nothing else. */
 const ORIGIN = '^(\\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?)$';
-
-/** Shared secrets are guessable below this; the mask itself is shorter, so the length is checked after unmasking. */
-const MIN_SECRET = 16;
 
 const formFields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -65,142 +62,53 @@ type LineBody = Omit<TelephonyLineSettings, 'key' | 'regionId' | 'secret'> & {
 export function adminChannelRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const onRequest = ctx.auth.requireAdmin;
   const db = ctx.db;
-  const schema = (
-    tag: string,
-    summary: string,
-    parts: object,
-    ok: Record<number, unknown>,
-    ...codes: number[]
-  ) => ({
-    tags: [tag],
-    summary,
-    security: s.security,
-    ...parts,
-    response: { ...ok, ...s.errors(401, ...codes) },
-  });
-  const params = { params: s.keyParams };
-  const gone = (what: string, key: string) =>
-    new AppError('NOT_FOUND', `key: ${what} "${key}" not found`, { fields: ['key'] });
-
-  // --- web forms ---------------------------------------------------------------------------------------
-  const F = 'admin: forms';
-  app.get(
-    '/v1/admin/forms',
-    {
-      onRequest,
-      schema: schema(F, 'List web forms', {}, { 200: s.obj({ items: { type: 'array', items: form } }) }),
+  registerKeyedResource<FormSettings, FormBody>(app, {
+    path: '/v1/admin/forms',
+    tag: 'admin: forms',
+    noun: 'form',
+    onRequest,
+    item: form,
+    body: s.body(formFields, ['name']),
+    summaries: {
+      list: 'List web forms',
+      get: 'One web form',
+      put: 'Create or replace a web form',
+      delete: 'Delete a web form',
     },
-    async () => ({
-      items: await repo.listForms(db),
-    }),
-  );
-  app.get<{ Params: { key: string } }>(
-    '/v1/admin/forms/:key',
-    { onRequest, schema: schema(F, 'One web form', params, { 200: form }, 400, 404) },
-    async (request) => {
-      const f = await repo.getForm(db, request.params.key);
-      if (!f) throw gone('form', request.params.key);
-      return f;
-    },
-  );
-  app.put<{ Params: { key: string }; Body: FormBody }>(
-    '/v1/admin/forms/:key',
-    {
-      onRequest,
-      schema: schema(
-        F,
-        'Create or replace a web form',
-        { ...params, body: s.body(formFields, ['name']) },
-        { 200: form, 201: form },
-        400,
-        422,
-      ),
-    },
-    async (request, reply) => {
-      const { key } = request.params;
-      const b = request.body;
-      const existed = (await repo.getForm(db, key)) !== undefined;
-      await repo.upsertForm(db, {
+    list: () => repo.listForms(db),
+    get: (key) => repo.getForm(db, key),
+    save: (key, b) =>
+      repo.upsertForm(db, {
         ...b,
         key,
         fieldMap: b.fieldMap ?? {},
         allowedOrigins: b.allowedOrigins ?? [],
         regionId: b.regionId ?? undefined,
-      });
-      return reply.code(existed ? 200 : 201).send(await repo.getForm(db, key));
+      }),
+    remove: (key) => repo.deleteForm(db, key),
+    present: (f) => f,
+  });
+  registerKeyedResource<TelephonyLineSettings, LineBody>(app, {
+    path: '/v1/admin/telephony-lines',
+    tag: 'admin: telephony lines',
+    noun: 'line',
+    onRequest,
+    item: line,
+    body: s.body(lineFields, ['name']),
+    summaries: {
+      list: 'List telephony lines (secrets masked)',
+      get: 'One telephony line (secrets masked)',
+      put: 'Create or replace a telephony line',
+      delete: 'Delete a telephony line',
     },
-  );
-  app.delete<{ Params: { key: string } }>(
-    '/v1/admin/forms/:key',
-    { onRequest, schema: schema(F, 'Delete a web form', params, { 204: { type: 'null' } }, 400, 404) },
-    async (request, reply) => {
-      if (!(await repo.deleteForm(db, request.params.key))) throw gone('form', request.params.key);
-      return reply.code(204).send();
-    },
-  );
-
-  // --- telephony lines ---------------------------------------------------------------------------------
-  const L = 'admin: telephony lines';
-  app.get(
-    '/v1/admin/telephony-lines',
-    {
-      onRequest,
-      schema: schema(
-        L,
-        'List telephony lines (secrets masked)',
-        {},
-        { 200: s.obj({ items: { type: 'array', items: line } }) },
-      ),
-    },
-    async () => ({
-      items: (await repo.listLines(db)).map(maskLine),
-    }),
-  );
-  app.get<{ Params: { key: string } }>(
-    '/v1/admin/telephony-lines/:key',
-    { onRequest, schema: schema(L, 'One telephony line (secrets masked)', params, { 200: line }, 400, 404) },
-    async (request) => {
-      const l = await repo.getLine(db, request.params.key);
-      if (!l) throw gone('line', request.params.key);
-      return maskLine(l);
-    },
-  );
-  app.put<{ Params: { key: string }; Body: LineBody }>(
-    '/v1/admin/telephony-lines/:key',
-    {
-      onRequest,
-      schema: schema(
-        L,
-        'Create or replace a telephony line',
-        { ...params, body: s.body(lineFields, ['name']) },
-        { 200: line, 201: line },
-        400,
-        422,
-      ),
-    },
-    async (request, reply) => {
-      const { key } = request.params;
-      const b = request.body;
-      const stored = await repo.getLine(db, key);
-      const secret = keepSecret(b.secret, stored?.secret);
-      if (!secret)
-        throw new AppError('VALIDATION', 'secret: is required for a new line', { fields: ['secret'] });
-      if (secret !== stored?.secret && secret.length < MIN_SECRET) {
-        throw new AppError('VALIDATION', `secret: must be at least ${MIN_SECRET} characters`, {
-          fields: ['secret'],
-        });
-      }
+    list: () => repo.listLines(db),
+    get: (key) => repo.getLine(db, key),
+    save: async (key, b, stored) => {
+      const secret = requiredSecret(b.secret, stored?.secret, 'line');
       const options = unmaskOptions(b.options ?? {}, stored?.options);
       await repo.upsertLine(db, { ...b, key, secret, options, regionId: b.regionId ?? undefined });
-      return reply.code(stored ? 200 : 201).send(maskLine((await repo.getLine(db, key))!));
     },
-  );
-  app.delete<{ Params: { key: string } }>(
-    '/v1/admin/telephony-lines/:key',
-    { onRequest, schema: schema(L, 'Delete a telephony line', params, { 204: { type: 'null' } }, 400, 404) },
-    async (request, reply) => {
-      if (!(await repo.deleteLine(db, request.params.key))) throw gone('line', request.params.key);
-      return reply.code(204).send();
-    },
-  );
+    remove: (key) => repo.deleteLine(db, key),
+    present: maskLine,
+  });
 }

@@ -8,6 +8,7 @@ import {
 import * as repo from '../../crm-core/repositories/messenger-account.repository.js';
 import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';
+import { registerKeyedResource } from './keyed-resource.js';
 import { MASK } from './present.js';
 import * as s from './schemas.js';
 
@@ -138,72 +139,28 @@ export function adminMessengerRoutes(app: FastifyInstance, ctx: RouteContext): v
       webhookUrl: `${base}/v1/messengers/${a.vendor}/${encodeURIComponent(a.key)}`,
     };
   };
-  const T = 'admin: messengers';
-  const schema = (summary: string, parts: object, ok: Record<number, unknown>, ...codes: number[]) => ({
-    tags: [T],
-    summary,
-    security: s.security,
-    ...parts,
-    response: { ...ok, ...s.errors(401, ...codes) },
+  registerKeyedResource<MessengerAccountSettings, Body>(app, {
+    path: '/v1/admin/messengers',
+    tag: 'admin: messengers',
+    noun: 'messenger account',
+    onRequest,
+    item: account,
+    // Open on purpose: a field of another vendor is named in a 400 by accountFromBody, never silently dropped.
+    body: { ...s.obj(fields, ['vendor', 'name']), additionalProperties: false },
+    summaries: {
+      list: 'List messenger accounts (secrets masked, with the webhook URL to register)',
+      get: 'One messenger account',
+      put: 'Create or replace a messenger account',
+      delete: 'Delete a messenger account',
+    },
+    putDescription:
+      'Per vendor: telegram botToken, mode (webhook needs webhookSecret); whatsapp phoneNumberId, accessToken, ' +
+      'appSecret, verifyToken; instagram igUserId, accessToken, appSecret, verifyToken; vk groupId, ' +
+      'accessToken, secret, confirmationCode; viber authToken, senderName. A field of another vendor is a 400.',
+    list: () => repo.listMessengerAccounts(db),
+    get: (key) => repo.getMessengerAccount(db, key),
+    save: (key, b, stored) => repo.upsertMessengerAccount(db, accountFromBody(key, b, stored)),
+    remove: (key) => repo.deleteMessengerAccount(db, key),
+    present,
   });
-  const params = { params: s.keyParams };
-  const gone = (key: string) =>
-    new AppError('NOT_FOUND', `key: messenger account "${key}" not found`, { fields: ['key'] });
-
-  app.get(
-    '/v1/admin/messengers',
-    {
-      onRequest,
-      schema: schema(
-        'List messenger accounts (secrets masked, with the webhook URL to register)',
-        {},
-        { 200: s.obj({ items: { type: 'array', items: account } }) },
-      ),
-    },
-    async () => ({ items: (await repo.listMessengerAccounts(db)).map(present) }),
-  );
-  app.get<{ Params: { key: string } }>(
-    '/v1/admin/messengers/:key',
-    { onRequest, schema: schema('One messenger account', params, { 200: account }, 400, 404) },
-    async (request) => {
-      const a = await repo.getMessengerAccount(db, request.params.key);
-      if (!a) throw gone(request.params.key);
-      return present(a);
-    },
-  );
-  app.put<{ Params: { key: string }; Body: Body }>(
-    '/v1/admin/messengers/:key',
-    {
-      onRequest,
-      schema: schema(
-        'Create or replace a messenger account',
-        {
-          ...params,
-          description:
-            'Per vendor: telegram botToken, mode (webhook needs webhookSecret); whatsapp phoneNumberId, accessToken, ' +
-            'appSecret, verifyToken; instagram igUserId, accessToken, appSecret, verifyToken; vk groupId, ' +
-            'accessToken, secret, confirmationCode; viber authToken, senderName. A field of another vendor is a 400.',
-          // Open on purpose: a field of another vendor is named in a 400 by the handler, never silently dropped.
-          body: { ...s.obj(fields, ['vendor', 'name']), additionalProperties: false },
-        },
-        { 200: account, 201: account },
-        400,
-        422,
-      ),
-    },
-    async (request, reply) => {
-      const { key } = request.params;
-      const stored = await repo.getMessengerAccount(db, key);
-      await repo.upsertMessengerAccount(db, accountFromBody(key, request.body, stored));
-      return reply.code(stored ? 200 : 201).send(present((await repo.getMessengerAccount(db, key))!));
-    },
-  );
-  app.delete<{ Params: { key: string } }>(
-    '/v1/admin/messengers/:key',
-    { onRequest, schema: schema('Delete a messenger account', params, { 204: { type: 'null' } }, 400, 404) },
-    async (request, reply) => {
-      if (!(await repo.deleteMessengerAccount(db, request.params.key))) throw gone(request.params.key);
-      return reply.code(204).send();
-    },
-  );
 }

@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { STORE_PLATFORMS, type StoreSettings } from '../../channels/settings.js';
 import * as repo from '../../crm-core/repositories/store.repository.js';
-import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';
-import { keepSecret, MASK } from './present.js';
+import { MIN_SECRET, registerKeyedResource, requiredSecret } from './keyed-resource.js';
+import { MASK } from './present.js';
 import * as s from './schemas.js';
-
-/** Shared secrets are guessable below this; checked after unmasking (the mask itself is shorter). */
-const MIN_SECRET = 16;
 
 const storeFields = {
   name: { type: 'string', minLength: 1, maxLength: 200 },
@@ -36,75 +33,27 @@ const masked = (st: StoreSettings): StoreSettings => ({ ...st, secret: MASK });
  * an upsert (201 when it created). The secret is write-only: answers carry the mask.
  */
 export function adminStoreRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const onRequest = ctx.auth.requireAdmin;
   const db = ctx.db;
-  const T = 'admin: stores';
-  const schema = (summary: string, parts: object, ok: Record<number, unknown>, ...codes: number[]) => ({
-    tags: [T],
-    summary,
-    security: s.security,
-    ...parts,
-    response: { ...ok, ...s.errors(401, ...codes) },
-  });
-  const params = { params: s.keyParams };
-  const gone = (key: string) =>
-    new AppError('NOT_FOUND', `key: store "${key}" not found`, { fields: ['key'] });
-
-  app.get(
-    '/v1/admin/stores',
-    {
-      onRequest,
-      schema: schema(
-        'List online stores (secrets masked)',
-        {},
-        { 200: s.obj({ items: { type: 'array', items: store } }) },
-      ),
+  registerKeyedResource<StoreSettings, StoreBody>(app, {
+    path: '/v1/admin/stores',
+    tag: 'admin: stores',
+    noun: 'store',
+    onRequest: ctx.auth.requireAdmin,
+    item: store,
+    body: s.body(storeFields, ['name']),
+    summaries: {
+      list: 'List online stores (secrets masked)',
+      get: 'One online store (secret masked)',
+      put: 'Create or replace an online store',
+      delete: 'Delete an online store',
     },
-    async () => ({ items: (await repo.listStores(db)).map(masked) }),
-  );
-  app.get<{ Params: { key: string } }>(
-    '/v1/admin/stores/:key',
-    { onRequest, schema: schema('One online store (secret masked)', params, { 200: store }, 400, 404) },
-    async (request) => {
-      const st = await repo.getStore(db, request.params.key);
-      if (!st) throw gone(request.params.key);
-      return masked(st);
-    },
-  );
-  app.put<{ Params: { key: string }; Body: StoreBody }>(
-    '/v1/admin/stores/:key',
-    {
-      onRequest,
-      schema: schema(
-        'Create or replace an online store',
-        { ...params, body: s.body(storeFields, ['name']) },
-        { 200: store, 201: store },
-        400,
-        422,
-      ),
-    },
-    async (request, reply) => {
-      const { key } = request.params;
-      const b = request.body;
-      const stored = await repo.getStore(db, key);
-      const secret = keepSecret(b.secret, stored?.secret);
-      if (!secret)
-        throw new AppError('VALIDATION', 'secret: is required for a new store', { fields: ['secret'] });
-      if (secret !== stored?.secret && secret.length < MIN_SECRET) {
-        throw new AppError('VALIDATION', `secret: must be at least ${MIN_SECRET} characters`, {
-          fields: ['secret'],
-        });
-      }
+    list: () => repo.listStores(db),
+    get: (key) => repo.getStore(db, key),
+    save: async (key, b, stored) => {
+      const secret = requiredSecret(b.secret, stored?.secret, 'store');
       await repo.upsertStore(db, { ...b, key, secret, regionId: b.regionId ?? undefined });
-      return reply.code(stored ? 200 : 201).send(masked((await repo.getStore(db, key))!));
     },
-  );
-  app.delete<{ Params: { key: string } }>(
-    '/v1/admin/stores/:key',
-    { onRequest, schema: schema('Delete an online store', params, { 204: { type: 'null' } }, 400, 404) },
-    async (request, reply) => {
-      if (!(await repo.deleteStore(db, request.params.key))) throw gone(request.params.key);
-      return reply.code(204).send();
-    },
-  );
+    remove: (key) => repo.deleteStore(db, key),
+    present: masked,
+  });
 }

@@ -8,6 +8,7 @@ import {
 import * as repo from '../../crm-core/repositories/widget.repository.js';
 import { AppError } from '../../lib/errors.js';
 import type { RouteContext } from './context.js';
+import { registerKeyedResource } from './keyed-resource.js';
 import * as s from './schemas.js';
 
 /** An origin as browsers send it (scheme, host, optional port), or `*`. */
@@ -106,71 +107,28 @@ export function adminWidgetRoutes(app: FastifyInstance, ctx: RouteContext): void
     regionId: w.regionId ?? null,
     embed: `<script src="${base}/widget.js" data-widget="${w.key}" async></script>`,
   });
-  const T = 'admin: widgets';
-  const schema = (summary: string, parts: object, ok: Record<number, unknown>, ...codes: number[]) => ({
-    tags: [T],
-    summary,
-    security: s.security,
-    ...parts,
-    response: { ...ok, ...s.errors(401, 403, ...codes) },
+  registerKeyedResource<WidgetSettings, Body>(app, {
+    path: '/v1/admin/widgets',
+    tag: 'admin: widgets',
+    noun: 'widget',
+    onRequest,
+    errors: [403],
+    item: widget,
+    body: s.body(fields, ['name', 'allowedOrigins']),
+    summaries: {
+      list: 'List live-chat widgets',
+      get: 'One live-chat widget',
+      put: 'Create or replace a live-chat widget',
+      delete: 'Delete a live-chat widget',
+    },
+    putDescription:
+      'allowedOrigins: the pages that may open the chat; colors {primary, text} as #rrggbb; texts per ' +
+      'language (ru, en): title, greeting, offline, placeholder, preChatIntro; preChat {fields, required} ' +
+      'from name, phone, email; source and regionId for the leads it brings. The answer has the embed tag.',
+    list: () => repo.listWidgets(db),
+    get: (key) => repo.getWidget(db, key),
+    save: (key, b) => repo.upsertWidget(db, widgetFromBody(key, b)),
+    remove: (key) => repo.deleteWidget(db, key),
+    present,
   });
-  const params = { params: s.keyParams };
-  const gone = (key: string) =>
-    new AppError('NOT_FOUND', `key: widget "${key}" not found`, { fields: ['key'] });
-
-  app.get(
-    '/v1/admin/widgets',
-    {
-      onRequest,
-      schema: schema(
-        'List live-chat widgets',
-        {},
-        { 200: s.obj({ items: { type: 'array', items: widget } }) },
-      ),
-    },
-    async () => ({ items: (await repo.listWidgets(db)).map(present) }),
-  );
-  app.get<{ Params: { key: string } }>(
-    '/v1/admin/widgets/:key',
-    { onRequest, schema: schema('One live-chat widget', params, { 200: widget }, 400, 404) },
-    async (request) => {
-      const w = await repo.getWidget(db, request.params.key);
-      if (!w) throw gone(request.params.key);
-      return present(w);
-    },
-  );
-  app.put<{ Params: { key: string }; Body: Body }>(
-    '/v1/admin/widgets/:key',
-    {
-      onRequest,
-      schema: schema(
-        'Create or replace a live-chat widget',
-        {
-          ...params,
-          description:
-            'allowedOrigins: the pages that may open the chat; colors {primary, text} as #rrggbb; texts per ' +
-            'language (ru, en): title, greeting, offline, placeholder, preChatIntro; preChat {fields, required} ' +
-            'from name, phone, email; source and regionId for the leads it brings. The answer has the embed tag.',
-          body: s.body(fields, ['name', 'allowedOrigins']),
-        },
-        { 200: widget, 201: widget },
-        400,
-        422,
-      ),
-    },
-    async (request, reply) => {
-      const { key } = request.params;
-      const existed = (await repo.getWidget(db, key)) !== undefined;
-      await repo.upsertWidget(db, widgetFromBody(key, request.body));
-      return reply.code(existed ? 200 : 201).send(present((await repo.getWidget(db, key))!));
-    },
-  );
-  app.delete<{ Params: { key: string } }>(
-    '/v1/admin/widgets/:key',
-    { onRequest, schema: schema('Delete a live-chat widget', params, { 204: { type: 'null' } }, 400, 404) },
-    async (request, reply) => {
-      if (!(await repo.deleteWidget(db, request.params.key))) throw gone(request.params.key);
-      return reply.code(204).send();
-    },
-  );
 }

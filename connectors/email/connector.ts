@@ -1,5 +1,5 @@
-import type { MailboxSettings } from '../../channels/settings.js';
 import type { Connector, ConnectorContext } from '../contract.js';
+import { superviseWorkers, type WantedWorkers } from '../pull-workers.js';
 import { type EmailConnectorOptions, resolveOptions } from './options.js';
 import type { Parser } from './read-message.js';
 import { FolderWatcher } from './watcher.js';
@@ -20,76 +20,32 @@ export function createEmailConnector(
   const { parser, ...rest } = options;
   const opts = resolveOptions(rest);
   const log = ctx.logger.child({ connector: 'email' });
-  const watchers = new Map<string, { fingerprint: string; watcher: FolderWatcher }>();
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let refreshing: Promise<void> = Promise.resolve();
-
-  async function refresh(): Promise<void> {
-    let list: MailboxSettings[];
-    try {
-      list = await ctx.settings.listMailboxes();
-    } catch (err) {
-      // Settings unreachable (database restarting): keep the watchers we have and try again next tick.
-      log.error({ err }, 'email: cannot list mailboxes');
-      return;
-    }
-    const wanted = new Map<string, { mailbox: MailboxSettings; folder: string; fingerprint: string }>();
-    for (const mailbox of list) {
-      if (!mailbox.active) continue;
-      const fingerprint = JSON.stringify(mailbox);
-      for (const folder of new Set(mailbox.folders.length ? mailbox.folders : ['INBOX'])) {
-        wanted.set(`${mailbox.id}:${folder}`, { mailbox, folder, fingerprint });
+  const workers = superviseWorkers<FolderWatcher>({
+    log,
+    what: 'email: cannot list mailboxes',
+    refreshIntervalMs: opts.refreshIntervalMs,
+    async wanted() {
+      const wanted: WantedWorkers<FolderWatcher> = new Map();
+      for (const mailbox of await ctx.settings.listMailboxes()) {
+        if (!mailbox.active) continue;
+        const fingerprint = JSON.stringify(mailbox);
+        for (const folder of new Set(mailbox.folders.length ? mailbox.folders : ['INBOX'])) {
+          wanted.set(`${mailbox.id}:${folder}`, {
+            fingerprint,
+            create: () =>
+              new FolderWatcher(
+                ctx,
+                mailbox,
+                folder,
+                opts,
+                log.child({ mailboxId: mailbox.id, folder }),
+                parser,
+              ),
+          });
+        }
       }
-    }
-    const stopping: Promise<void>[] = [];
-    for (const [key, w] of watchers) {
-      if (wanted.get(key)?.fingerprint === w.fingerprint) continue;
-      watchers.delete(key);
-      stopping.push(w.watcher.stop());
-    }
-    await Promise.all(stopping);
-    if (!running) return;
-    for (const [key, w] of wanted) {
-      if (watchers.has(key)) continue;
-      const watcher = new FolderWatcher(
-        ctx,
-        w.mailbox,
-        w.folder,
-        opts,
-        log.child({ mailboxId: w.mailbox.id, folder: w.folder }),
-        parser,
-      );
-      watchers.set(key, { fingerprint: w.fingerprint, watcher });
-      watcher.start();
-    }
-  }
-
-  function schedule(): void {
-    timer = setTimeout(() => {
-      refreshing = refresh().finally(() => {
-        if (running) schedule();
-      });
-    }, opts.refreshIntervalMs);
-    timer.unref();
-  }
-
-  return {
-    name: 'email',
-    async start() {
-      if (running) return;
-      running = true;
-      refreshing = refresh();
-      await refreshing;
-      schedule();
+      return wanted;
     },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await refreshing;
-      const all = [...watchers.values()].map((w) => w.watcher.stop());
-      watchers.clear();
-      await Promise.all(all);
-    },
-  };
+  });
+  return { name: 'email', start: workers.start, stop: workers.stop };
 }

@@ -14,6 +14,7 @@ import { stableUuid } from '../../event/stable-id.js';
 import type { Logger } from '../../lib/logger.js';
 import { backoffDelay, retry } from '../../lib/retry.js';
 import type { RealtimeHub } from '../../realtime/hub.js';
+import { createWorkLoop, eachConcurrently, keepLease, outcomeWithin } from '../work-loop.js';
 import { channelAccount } from './channel-account.js';
 import { type MessengerSender, type SenderRegistry, type SenderVendor, VendorSendError } from './contract.js';
 import { SENDER_FACTORIES } from './registry.js';
@@ -106,10 +107,8 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
   const log = deps.logger.child({ component: 'messenger-outbox' });
   const registry = deps.registry ?? SENDER_FACTORIES;
   const senders = new Map<SenderVendor, MessengerSender>();
-  const inFlight = new Set<Promise<unknown>>();
-  let wake: () => void = () => undefined;
-  let loop: Promise<void> | undefined;
-  let stopped = false;
+  const work = createWorkLoop({ log, name: 'messenger outbox', ...o });
+  const track = work.track;
   let sweptAt = 0;
 
   function senderFor(vendor: SenderVendor): MessengerSender | undefined {
@@ -121,12 +120,6 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
     }
     return s;
   }
-
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    return p;
-  };
 
   async function retryLater(row: ClaimedReply, error: string, retryAfterSec?: number): Promise<ReplyOutcome> {
     if (row.attempts >= o.maxAttempts) {
@@ -162,12 +155,11 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
   }
 
   async function attempt(row: ClaimedReply): Promise<ReplyOutcome> {
-    const heartbeat = setInterval(() => {
-      renewReplyLease(db, row.id, row.attempts, o.leaseMs).catch((err) =>
-        log.warn({ err, replyId: row.id }, 'reply: lease renewal failed'),
-      );
-    }, o.leaseMs / 3);
-    heartbeat.unref();
+    const stopRenewing = keepLease(
+      () => renewReplyLease(db, row.id, row.attempts, o.leaseMs),
+      o.leaseMs,
+      (err) => log.warn({ err, replyId: row.id }, 'reply: lease renewal failed'),
+    );
     try {
       const account = await channelAccount(db, row.channel, row.account_key);
       if (!account)
@@ -231,7 +223,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
       log.error({ err, replyId: row.id }, 'reply: attempt failed unexpectedly');
       return retryLater(row, errorText(err)).catch(() => ({ status: 'retrying', error: errorText(err) }));
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
     }
   }
 
@@ -242,65 +234,16 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
       closed = await closeIdleConversations(db, deps.conversationIdleHours, new Date());
     }
     const rows = await claimDueReplies(db, o.batchSize, o.leaseMs);
-    const queue = [...rows];
-    await Promise.all(
-      Array.from({ length: Math.min(o.concurrency, queue.length) }, async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) await track(attempt(row));
-      }),
-    );
+    await eachConcurrently(rows, o.concurrency, (row) => track(attempt(row)));
     return { attempted: rows.length, closed };
   }
 
   return {
     leaseMs: o.leaseMs,
     senderFor,
-    async deliverClaimed(row, waitMs) {
-      const p = track(attempt(row));
-      if (waitMs === undefined) return p;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<ReplyOutcome>((resolve) => {
-        timer = setTimeout(() => resolve({ status: 'sending' }), waitMs);
-      });
-      try {
-        return await Promise.race([p, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    deliverClaimed: (row, waitMs) => outcomeWithin(track(attempt(row)), waitMs, { status: 'sending' }),
     runOnce,
-    start() {
-      if (loop) return;
-      loop = (async () => {
-        while (!stopped) {
-          let full = false;
-          try {
-            full = (await runOnce()).attempted === o.batchSize;
-          } catch (err) {
-            log.error({ err }, 'messenger outbox pass failed');
-          }
-          if (!full && !stopped) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, o.pollIntervalMs);
-              wake = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-          }
-        }
-      })();
-    },
-    async stop() {
-      stopped = true;
-      wake();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([loop, ...inFlight]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, o.stopTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    },
+    start: () => work.start(async () => (await runOnce()).attempted === o.batchSize),
+    stop: () => work.stop(),
   };
 }
