@@ -1,7 +1,7 @@
 /**
- * Which event objects passed their schema in this process. Validation is the costliest step of an event's life
- * after the HTTP parse (zod over every field), and an event used to be validated three times on Kafka: when a
- * connector built it, again when the bus published it, and once more when the router consumed it. The rule now
+ * Which event objects passed their schema in this process. Validation (zod over every field) costs ~7 µs an
+ * event (bench/stages.ts), and an event used to be validated three times on Kafka: when a connector built it,
+ * again when the bus published it, and once more when the router consumed it. The rule now
  * is once per process boundary: the builder validates, the producer publishes what the builder validated without
  * checking it again, and the consumer validates what it reads (another process, maybe another version, wrote it).
  *
