@@ -65,6 +65,10 @@ export interface CpuShares {
   machine: number;
   /** Everything else on the machine (other users' builds, tests and database sessions, the kernel). */
   other: number;
+  /** Length of the window, seconds (share × seconds × 10 = CPU milliseconds). */
+  seconds: number;
+  /** % of one core per service process, by pid (split roles: which process spent it). */
+  servicePids: Map<number, number>;
 }
 
 /** CPU milliseconds spent per committed contact, by group, and the contacts/s that all cores would allow. */
@@ -76,6 +80,11 @@ export function cpuPerContact(c: CpuShares, perSec: number, cores: number) {
   const loadGenerator = per(c.loadGenerator);
   const total = service + postgres + kafka + loadGenerator;
   return { service, postgres, kafka, loadGenerator, total, capacity: (cores * 1000) / total };
+}
+
+/** CPU milliseconds per contact over a window in which `contacts` were fully handled (sent, routed, committed). */
+export function cpuMsPer(c: CpuShares, contacts: number, share: number): number {
+  return contacts > 0 ? (share * c.seconds * 10) / contacts : Number.NaN;
 }
 
 export class CpuMeter {
@@ -125,6 +134,9 @@ export class CpuMeter {
       for (const [pid, t] of b.groups.get(name) ?? []) ticks += t - (a.groups.get(name)?.get(pid) ?? 0);
       return (ticks / CLK_TCK / secs) * 100;
     };
+    const servicePids = new Map<number, number>();
+    for (const [pid, t] of b.groups.get('service') ?? [])
+      servicePids.set(pid, ((t - (a.groups.get('service')?.get(pid) ?? 0)) / CLK_TCK / secs) * 100);
     const self = process.cpuUsage(a.self);
     const shares = {
       service: group('service'),
@@ -135,7 +147,7 @@ export class CpuMeter {
         a.machine && b.machine ? ((b.machine.busy - a.machine.busy) / CLK_TCK / secs) * 100 : Number.NaN,
     };
     const ours = shares.service + shares.postgres + shares.kafka + shares.loadGenerator;
-    return { ...shares, other: Math.max(0, shares.machine - ours) };
+    return { ...shares, other: Math.max(0, shares.machine - ours), seconds: secs, servicePids };
   }
 }
 

@@ -34,8 +34,36 @@ function category(url: string, fn: string): string {
   return path.split('/').slice(-2).join('/');
 }
 
+/**
+ * The stage of a contact's path a category belongs to. Approximate: self time is charged to the package that
+ * ran it (a zod refine calling lib/dates counts as lib/), and start-up (tsx compiling) is in "runtime".
+ */
+export function stageOf(category: string): string {
+  if (category === 'garbage collector') return 'garbage collector';
+  if (
+    /^(fastify|@fastify\/|find-my-way|avvio|light-my-request|fast-|secure-json-parse|content-type|node: (http|net|stream)|ours: (api|connectors|channels)\/)/.test(
+      category,
+    )
+  )
+    return 'HTTP + connector (fastify, api/, connectors/)';
+  if (/^(zod|libphonenumber-js|ours: (event|lib)\/)/.test(category))
+    return 'event: build, validate, identities (event/, lib/, zod, libphonenumber)';
+  if (/^(kafkajs|ours: bus\/)/.test(category)) return 'Kafka produce/consume (kafkajs, bus/)';
+  if (/^(pg|pg-|postgres-|ours: (router|crm-core|realtime)\/)/.test(category))
+    return 'router + SQL client (router/, crm-core/, pg)';
+  if (/^(pino|prom-client|ours: (app|observability)\/)/.test(category)) return 'logs, metrics, app/';
+  return 'runtime (V8, Node internals, tsx start-up)';
+}
+
 export interface ProfileSummary {
   busyMs: number;
+  /** Per process (one profile file each): its busy time and the share of each stage (stageOf). */
+  byProcess: {
+    pid: number;
+    busyMs: number;
+    byStage: { name: string; share: number }[];
+    byFunction: { name: string; share: number }[];
+  }[];
   /** Self time, with builtins and Node internals charged to the nearest package or source folder calling them. */
   byCategory: { name: string; share: number }[];
   byFunction: { name: string; share: number }[];
@@ -49,7 +77,15 @@ export function summariseProfiles(dir: string): ProfileSummary | undefined {
   const cats = new Map<string, number>();
   const fns = new Map<string, number>();
   let busy = 0;
+  const byProcess: ProfileSummary['byProcess'] = [];
   for (const f of files) {
+    // --cpu-prof names files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread
+    // (the others are tsx's module loader, busy at start-up only).
+    const [, , , pidText, thread] = f.split('.');
+    const main = thread === '0';
+    const stages = new Map<string, number>();
+    const ownFns = new Map<string, number>();
+    let own = 0;
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
@@ -76,16 +112,31 @@ export function summariseProfiles(dir: string): ProfileSummary | undefined {
       const c = chargeOf(id);
       if (c === '(idle)') return;
       busy += dt;
+      own += dt;
       cats.set(c, (cats.get(c) ?? 0) + dt);
+      stages.set(stageOf(c), (stages.get(stageOf(c)) ?? 0) + dt);
       const short = n.callFrame.url.replace(/^.*\/(node_modules\/)?/, '');
       const name = `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
       fns.set(name, (fns.get(name) ?? 0) + dt);
+      ownFns.set(name, (ownFns.get(name) ?? 0) + dt);
     });
+    const shares = (m: Map<string, number>, k: number) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, k)
+        .map(([name, v]) => ({ name, share: own > 0 ? v / own : 0 }));
+    if (main)
+      byProcess.push({
+        pid: Number(pidText),
+        busyMs: own,
+        byStage: shares(stages, 10),
+        byFunction: shares(ownFns, 15),
+      });
   }
   const top = (m: Map<string, number>, k: number) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
       .map(([name, v]) => ({ name, share: v / busy }));
-  return { busyMs: busy, byCategory: top(cats, 14), byFunction: top(fns, 12) };
+  return { busyMs: busy, byProcess, byCategory: top(cats, 14), byFunction: top(fns, 12) };
 }

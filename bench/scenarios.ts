@@ -8,7 +8,7 @@ import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
 import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { type CommitProbe, installCommitProbe, type ProcessedRow, processedRows } from './commit-probe.js';
-import { CpuMeter, type CpuShares } from './cpu.js';
+import { CpuMeter, type CpuShares, cpuMsPer } from './cpu.js';
 import { closedLoop, type LoadRun, openLoop, type Sample } from './load.js';
 import { RequestMix } from './mix.js';
 import { PgActivitySampler } from './pg-activity.js';
@@ -67,6 +67,52 @@ export interface Phase {
   gcMsPerSec?: number;
   /** What the router's open transactions were doing (pg_stat_activity samples). */
   pgActivity?: { share: number; what: string }[];
+  /** CPU per contact from the phase's start until its last accepted contact was committed (Kafka sections). */
+  work?: WorkCpu;
+}
+
+/**
+ * CPU milliseconds per accepted contact, counted from the start of a phase until every contact it accepted was
+ * committed: the backlog the router drains after the load stops is paid for too, so the figure does not depend
+ * on how far the router lagged (CPU in the load window ÷ contacts committed in it does).
+ */
+export interface WorkCpu {
+  contacts: number;
+  seconds: number;
+  /** Each service process by role (split: connectors, router; otherwise the one process). */
+  processes: { name: string; pid: number; ms: number }[];
+  service: number;
+  postgres: number;
+  kafka: number;
+  loadGenerator: number;
+  /** service + PostgreSQL + Kafka: issue 11's "all processes" figure. */
+  own: number;
+  /** own + the load generator. */
+  total: number;
+}
+
+export function workCpu(c: CpuShares, contacts: number, names: Map<number, string>): WorkCpu {
+  const per = (share: number) => cpuMsPer(c, contacts, share);
+  const processes = [...c.servicePids].map(([pid, share]) => ({
+    name: names.get(pid) ?? `pid ${pid}`,
+    pid,
+    ms: per(share),
+  }));
+  const service = per(c.service);
+  const postgres = per(c.postgres);
+  const kafka = per(c.kafka);
+  const loadGenerator = per(c.loadGenerator);
+  return {
+    contacts,
+    seconds: c.seconds,
+    processes,
+    service,
+    postgres,
+    kafka,
+    loadGenerator,
+    own: service + postgres + kafka,
+    total: service + postgres + kafka + loadGenerator,
+  };
 }
 
 const accepted = (run: LoadRun) =>
@@ -174,7 +220,9 @@ export async function runKafkaPg(
   const admin = kafka.admin();
   const svcs: ChildService[] = [];
   let probe: CommitProbe | undefined;
-  const profDir = s.profile ? mkdtempSync(join(tmpdir(), 'bench-prof-')) : undefined;
+  // BENCH_PROFILE_DIR keeps the .cpuprofile files (in a new folder under it) (to open in Chrome DevTools); else they are removed.
+  const keepProfiles = process.env.BENCH_PROFILE_DIR;
+  const profDir = s.profile ? mkdtempSync(join(keepProfiles ?? tmpdir(), 'bench-prof-')) : undefined;
   const profArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   return guarded(
     async () => {
@@ -211,15 +259,25 @@ export async function runKafkaPg(
         svcs.push(http);
       }
       // Our sessions (tagged) and PostgreSQL's own background processes; other users' sessions are left out.
-      const cpu = new CpuMeter(
-        () => svcs.map((x) => x.pid),
-        async () =>
-          (
-            await pool.query<{ pid: number }>(
-              `SELECT pid FROM pg_stat_activity WHERE application_name = $1 OR backend_type <> 'client backend'`,
-              [schema],
-            )
-          ).rows.map((r) => r.pid),
+      const meter = () =>
+        new CpuMeter(
+          () => svcs.map((x) => x.pid),
+          async () =>
+            (
+              await pool.query<{ pid: number }>(
+                `SELECT pid FROM pg_stat_activity WHERE application_name = $1 OR backend_type <> 'client backend'`,
+                [schema],
+              )
+            ).rows.map((r) => r.pid),
+        );
+      const cpu = meter();
+      const roleOf = new Map(
+        s.roles === 'all'
+          ? [[http.pid, 'service (ROLE=all)']]
+          : [
+              [http.pid, 'connectors'],
+              [router.pid, 'router'],
+            ],
       );
       const mix = new RequestMix(0.7);
       await activity.start();
@@ -235,6 +293,8 @@ export async function runKafkaPg(
       const phase = async (name: string, run: () => Promise<LoadRun>, drainMs: number): Promise<Phase> => {
         s.log(name);
         const before = await scrape(svcs);
+        const whole = meter();
+        await whole.begin();
         await cpu.begin();
         activity.begin();
         const r = await run();
@@ -245,8 +305,9 @@ export async function runKafkaPg(
           accepted(r).map((x) => x.id),
           drainMs,
         );
+        const work = workCpu(await whole.end(), accepted(r).length, roleOf);
         const phase = await analyse(pool, probe!, r, basePhase(r, cpuShares));
-        return { ...phase, ...(await serverView(http, router, before, phase.seconds)), pgActivity };
+        return { ...phase, ...(await serverView(http, router, before, phase.seconds)), pgActivity, work };
       };
       const max = await phase(
         `  maximum: ${s.connections} connections, closed loop, ${s.loadSec} s`,
@@ -265,7 +326,7 @@ export async function runKafkaPg(
     },
     async () => {
       for (const x of svcs.reverse()) await x.stop().catch(() => {});
-      if (profDir) rmSync(profDir, { recursive: true, force: true });
+      if (profDir && !keepProfiles) rmSync(profDir, { recursive: true, force: true });
       await probe?.close();
       await activity.close();
       await pool.end().catch(() => {});

@@ -9,6 +9,7 @@ import { createPgDatabase } from '../crm-core/db/pg.js';
 import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import { hmacSha256Hex } from '../lib/credentials.js';
 import { type MetaGraphServer, startMetaGraphServer } from '../test/support/vendors/meta-graph-api.js';
+import { CpuMeter, cpuMsPer } from './cpu.js';
 import { replyPhase } from './messenger-replies.js';
 import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
 import { int, ms, sleep } from './stats.js';
@@ -103,17 +104,26 @@ interface PhaseResult {
   endToEndSec: number;
   p50: number;
   p99: number;
+  /** CPU ms per message of each service process, from the first request until the last message committed. */
+  cpu: { name: string; ms: number }[];
 }
 
 async function phase(
   svc: ChildService,
   pool: pg.Pool,
   o: { perDelivery: number; connections: number; seconds: number },
+  processes: { name: string; pid: number }[] = [],
 ): Promise<PhaseResult> {
   const gen = new Deliveries(o.perDelivery);
   const committed = async () =>
     (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_events')).rows[0]!.n;
   const before = await committed();
+  // Service processes only: PostgreSQL and Kafka are shared with other users of the machine here.
+  const meter = new CpuMeter(
+    () => processes.map((p) => p.pid),
+    async () => [],
+  );
+  await meter.begin();
   const start = Date.now();
   const result = await autocannon({
     url: svc.url,
@@ -137,7 +147,10 @@ async function phase(
     await sleep(100);
     done = (await committed()) - before;
   }
+  const c = await meter.end();
+  const cpu = processes.map((p) => ({ name: p.name, ms: cpuMsPer(c, done, c.servicePids.get(p.pid) ?? 0) }));
   return {
+    cpu,
     deliveries,
     messages,
     failed: result.non2xx + result.errors + result.timeouts,
@@ -194,13 +207,13 @@ export async function runWhatsAppBench(
       const targets: TargetCheck[] = [];
       const perSec = (r: PhaseResult) => r.messages / r.endToEndSec;
       /** Warm-up, then one message per delivery and ten per delivery, against `http`. */
-      const phases = async (http: ChildService, shape: string) => {
+      const phases = async (http: ChildService, shape: string, procs: { name: string; pid: number }[]) => {
         log(`whatsapp (${shape}): warm-up 5 s`);
         await phase(http, pool, { perDelivery: 1, connections: 16, seconds: 5 });
         log(`whatsapp (${shape}): one message per delivery, 64 connections, ${seconds} s`);
-        const one = await phase(http, pool, { perDelivery: 1, connections: 64, seconds });
+        const one = await phase(http, pool, { perDelivery: 1, connections: 64, seconds }, procs);
         log(`whatsapp (${shape}): ten messages per delivery, 16 connections, ${seconds} s`);
-        const ten = await phase(http, pool, { perDelivery: 10, connections: 16, seconds });
+        const ten = await phase(http, pool, { perDelivery: 10, connections: 16, seconds }, procs);
         for (const [r, per, conns] of [
           [one, 1, 64],
           [ten, 10, 16],
@@ -223,6 +236,13 @@ export async function runWhatsAppBench(
               metric: '  messages accepted / failed requests',
               value: `${int(r.messages)} / ${int(r.failed)}`,
             },
+            {
+              metric:
+                '  service CPU per message, first request → last commit (PostgreSQL, Kafka not counted)',
+              value: `${r.cpu.map((x) => `${x.name} ${x.ms.toFixed(3)} ms`).join(' + ')} = ${r.cpu
+                .reduce((n, x) => n + x.ms, 0)
+                .toFixed(3)} ms`,
+            },
           );
         }
       };
@@ -232,7 +252,7 @@ export async function runWhatsAppBench(
         phoneNumberIds: [ACCOUNT.phoneNumberId],
       });
       svc = await spawnChild({ ...env('all', true), META_GRAPH_API_URL: graph.url });
-      await phases(svc, 'one process (ROLE=all)');
+      await phases(svc, 'one process (ROLE=all)', [{ name: 'service', pid: svc.pid }]);
       // Replies go out from the API role: measured on this process, before the split shape (which has none).
       const replies = opts.quick ? 500 : 2_000;
       const inFlight = Number(process.env.BENCH_REPLY_CONCURRENCY ?? 32);
@@ -263,7 +283,10 @@ export async function runWhatsAppBench(
       log('whatsapp: starting two processes (ROLE=router, ROLE=connectors) on the same schema and topics');
       router = await spawnChild(env('router', false));
       svc = await spawnChild(env('connectors', false));
-      await phases(svc, 'split roles');
+      await phases(svc, 'split roles', [
+        { name: 'connectors', pid: svc.pid },
+        { name: 'router', pid: router.pid },
+      ]);
       return { rows, targets };
     },
     async () => {

@@ -1,5 +1,5 @@
 import kafkajs, { type Admin, type Message } from 'kafkajs';
-import { type BusEvent, busEventKey, parseBusEvent } from '../event/bus-event.js';
+import { type BusEvent, busEventKey, validForPublish } from '../event/bus-event.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type Bus, type Subscription, TOPIC_DEAD_LETTER, TOPIC_INBOUND } from './bus.js';
@@ -83,10 +83,11 @@ export function createKafkaBus(opts: KafkaBusOptions): KafkaBus {
   };
 
   const encode = (input: BusEvent): Message => {
-    // Re-validate here: a connector bug must be refused at the door, not poison the topic for every consumer.
+    // A connector bug must be refused at the door, not poison the topic for every consumer. What a builder
+    // validated in this process is not validated twice (event/validated.ts); anything else is, here.
     let e: BusEvent;
     try {
-      e = parseBusEvent(input);
+      e = validForPublish(input);
     } catch (cause) {
       throw new AppError('INTERNAL', `refusing to publish an invalid event: ${(cause as Error).message}`, {
         cause,

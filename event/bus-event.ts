@@ -5,6 +5,7 @@ import {
   InboundContactSchema,
   partitionKey,
 } from './inbound-contact.js';
+import { isMarkedValid } from './validated.js';
 
 /**
  * What travels on the bus: inbound contacts and delivery statuses, told apart by `schema`. One topic keeps a
@@ -26,8 +27,17 @@ export function parseBusEvent(input: unknown): BusEvent {
       r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
   }
+  // Not marked (event/validated.ts): what a consumer parses is routed, not published again, and marking
+  // every consumed event costs the router a WeakSet entry each for nothing.
   return r.data;
 }
+
+/**
+ * For a publisher: the event as it may go on the bus. What a builder (buildInboundContact, buildDeliveryStatus)
+ * returned in this process passes as is; anything else — a copy, an object made by hand — is validated here.
+ */
+export const validForPublish = (input: BusEvent): BusEvent =>
+  isMarkedValid(input) ? input : parseBusEvent(input);
 
 /** The Kafka key of any bus event: the client's identity where known. */
 export const busEventKey = (e: BusEvent): string => (isDeliveryStatus(e) ? statusKey(e) : partitionKey(e));

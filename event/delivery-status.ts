@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { identityKey } from './identity.js';
 import { IdentitySchema, MESSENGER_CHANNELS } from './inbound-contact.js';
 import { stableUuid } from './stable-id.js';
+import { markValidated } from './validated.js';
 
 /**
  * DeliveryStatus v1: what a vendor reports about a message we sent (WhatsApp `statuses`, Viber
@@ -51,14 +52,16 @@ export function buildDeliveryStatus(
 ): DeliveryStatus {
   const now = opts.now ?? new Date();
   const occurred = d.occurredAt ? new Date(d.occurredAt) : now;
-  return DeliveryStatusSchema.parse({
-    ...d,
-    schema: 'delivery-status',
-    version: 1,
-    id: deliveryStatusId(d.channel, d.accountKey, d.vendorMessageId, d.status),
-    occurredAt: (Number.isNaN(occurred.getTime()) ? now : occurred).toISOString(),
-    receivedAt: now.toISOString(),
-  });
+  return markValidated(
+    DeliveryStatusSchema.parse({
+      ...d,
+      schema: 'delivery-status',
+      version: 1,
+      id: deliveryStatusId(d.channel, d.accountKey, d.vendorMessageId, d.status),
+      occurredAt: (Number.isNaN(occurred.getTime()) ? now : occurred).toISOString(),
+      receivedAt: now.toISOString(),
+    }),
+  );
 }
 
 /** Kafka key: the recipient's identity keeps a status in order with that client's messages. */

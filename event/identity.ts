@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { Lru } from '../lib/lru.js';
 
 /**
  * Identity normalisation: every way a client can be recognised becomes (kind, value) with one canonical value,
@@ -27,8 +28,33 @@ export interface Identity {
   valid: boolean;
 }
 
+/**
+ * Parsing a phone number with the full metadata costs tens of microseconds, and the same numbers come back all
+ * the time (a client's calls, the webhook's retries, a line's own number in every call event): the answers for
+ * recent numbers are kept. Bounded, so a flood of distinct numbers costs a fixed amount of memory.
+ */
+export const PHONE_CACHE_SIZE = 10_000;
+const phoneCache = new Lru<string, Identity>(PHONE_CACHE_SIZE);
+/** Longer text is not a phone anyone writes twice: parsed, not kept (bounds the cache's bytes too). */
+const PHONE_CACHE_KEY_MAX = 64;
+
 export function normalisePhone(raw: string, defaultCountry: string): Identity {
   const text = raw.trim();
+  if (text.length > PHONE_CACHE_KEY_MAX) return parsePhone(text, defaultCountry);
+  const key = `${defaultCountry}\u0000${text}`;
+  const hit = phoneCache.get(key);
+  // A copy: callers own what they get, and the cached answer must not change with what they do to it.
+  if (hit) return { ...hit };
+  const identity = parsePhone(text, defaultCountry);
+  phoneCache.set(key, identity);
+  return { ...identity };
+}
+
+/** For tests: how many answers are kept now. */
+export const phoneCacheSize = () => phoneCache.size;
+
+/** normalisePhone without the cache (exported for tests that compare both). */
+export function parsePhone(text: string, defaultCountry: string): Identity {
   // "8 495 ..." is the Russian trunk prefix and "7495..." a number written without "+": libphonenumber
   // resolves both against the default country, so no hand-written rule is needed here.
   const parsed = parsePhoneNumberFromString(text, {

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { DATE_RANGE_TEXT, plausibleIsoDateTime } from '../lib/dates.js';
 import { IDENTITY_KINDS } from './identity.js';
 import { stableUuid } from './stable-id.js';
+import { markValidated } from './validated.js';
 
 /**
  * InboundContact v1: the one event every connector publishes and the router consumes.
- * It is validated where it is published (connectors, via buildInboundContact) and where it is consumed
- * (router, via parseInboundContact). A breaking change means a new version and a new topic
- * (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
+ * It is validated once in each process it crosses (event/validated.ts): where it is built (connectors, via
+ * buildInboundContact) and where it is consumed (router, via parseBusEvent). A breaking change means a new
+ * version and a new topic (inbound-contacts.v2), never an edit of this schema. Additions that every existing event still satisfies are
  * allowed (an optional field, a new enum value): readers are upgraded before writers, so routers are deployed
  * before the connectors that produce the new values. Added since the first release: the channels vk, viber and
  * instagram, and content.message (messenger and live-chat messages); the channel `store`, the source type
@@ -223,7 +224,7 @@ export function parseInboundContact(input: unknown): InboundContact {
       r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
   }
-  return r.data;
+  return markValidated(r.data);
 }
 
 /** Kafka key: the client's primary identity keeps one client's contacts in order on one partition. */

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonArrayParam, jsonbArray } from '../db/jsonb-array.js';
 import { ownedVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface NewActivity {
@@ -49,7 +50,8 @@ export interface ActivityRow {
 const COLUMNS = `owner_type, owner_id, type, direction, state, subject, body, deadline, completed_at, responsible_id,
   channel, source_key, event_id, external_key, message_id, thread_ref, details, created_at`;
 
-function params(rows: NewActivity[]) {
+/** Column arrays for unnest; details as one JSON array (crm-core/db/jsonb-array.ts), or per row for one row. */
+function params(rows: NewActivity[], details: 'each' | 'array' = 'array') {
   const col = <K extends keyof NewActivity>(k: K) => rows.map((r) => r[k] ?? null);
   return [
     col('ownerType'),
@@ -68,13 +70,15 @@ function params(rows: NewActivity[]) {
     col('externalKey'),
     col('messageId'),
     col('threadRef'),
-    rows.map((r) => JSON.stringify(r.details)),
+    details === 'array'
+      ? jsonArrayParam(rows.map((r) => r.details))
+      : rows.map((r) => JSON.stringify(r.details)),
     rows.map((r) => r.createdAt ?? new Date().toISOString()),
   ];
 }
 
 const UNNEST = `unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-  $9::timestamptz[], $10::int[], $11::text[], $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::jsonb[], $18::timestamptz[])`;
+  $9::timestamptz[], $10::int[], $11::text[], $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], ${jsonbArray(17)}, $18::timestamptz[])`;
 
 /**
  * Inserts activities; a row whose external_key exists replaces that row's fields (call activities are merged
@@ -267,7 +271,7 @@ export async function insertActivity(
     `INSERT INTO activities (${COLUMNS}, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
      RETURNING *`,
-    [...params([a]).map((col) => col[0]), a.createdBy],
+    [...params([a], 'each').map((col) => col[0]), a.createdBy],
   );
   return r.rows[0]!;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonArrayParam, jsonbArray } from '../db/jsonb-array.js';
 
 /*
  * Conversations and their messages (migration 011). The rules (when a conversation opens, closes, moves) live in
@@ -233,7 +234,7 @@ export async function updateConversationActivities(
             responsible_id = CASE WHEN t.moved THEN t.responsible_id ELSE a.responsible_id END,
             details = a.details || t.details, updated_at = now()
        FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                   $7::text[], $8::jsonb[], $9::int[], $10::boolean[])
+                   $7::text[], ${jsonbArray(8)}, $9::int[], $10::boolean[])
             AS t(id, owner_type, owner_id, state, deadline, completed_at, body, details, responsible_id, moved)
       WHERE a.id = t.id`,
     [
@@ -244,7 +245,7 @@ export async function updateConversationActivities(
       col('deadline'),
       col('completedAt'),
       col('body'),
-      rows.map((r) => JSON.stringify(r.details)),
+      jsonArrayParam(rows.map((r) => r.details)),
       col('responsibleId'),
       col('moved'),
     ],
@@ -299,7 +300,7 @@ export async function insertMessages(tx: Queryable, rows: NewMessage[]): Promise
             extras, reply_to, status, CASE WHEN status IS NULL THEN NULL ELSE occurred_at END, operator_id,
             occurred_at, edited_at
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
-                   $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::int[], $13::timestamptz[],
+                   ${jsonbArray(8)}, ${jsonbArray(9)}, $10::text[], $11::text[], $12::int[], $13::timestamptz[],
                    $14::timestamptz[])
             AS t(conversation_id, channel, account_key, direction, vendor_message_id, event_id, text,
                  attachments, extras, reply_to, status, operator_id, occurred_at, edited_at)
@@ -313,8 +314,8 @@ export async function insertMessages(tx: Queryable, rows: NewMessage[]): Promise
       col('vendorMessageId'),
       col('eventId'),
       col('text'),
-      rows.map((r) => JSON.stringify(r.attachments)),
-      rows.map((r) => JSON.stringify(r.extras)),
+      jsonArrayParam(rows.map((r) => r.attachments)),
+      jsonArrayParam(rows.map((r) => r.extras)),
       col('replyToVendorMessageId'),
       col('status'),
       col('operatorId'),

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonArrayParam, jsonbArray } from '../db/jsonb-array.js';
 import { entityVisibleSql, type Viewer } from './visibility.repository.js';
 
 export interface NewLead {
@@ -47,7 +48,7 @@ export async function insertLeads(db: Queryable, leads: NewLead[]): Promise<numb
   const r = await db.query<{ id: number; ord: number }>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $10::jsonb[], $11::uuid[]) WITH ORDINALITY
+                            $9::text[], ${jsonbArray(10)}, $11::uuid[]) WITH ORDINALITY
          AS t(title, name, responsible_id, region_id, assignment_reason, channel, source_type, source_key, source_name, utm, first_event_id, ord)
      ), ins AS (
        INSERT INTO leads (title, name, responsible_id, region_id, assignment_reason, channel, source_type, source_key, source_name, utm, first_event_id)
@@ -66,7 +67,7 @@ export async function insertLeads(db: Queryable, leads: NewLead[]): Promise<numb
       col('sourceType'),
       col('sourceKey'),
       col('sourceName'),
-      leads.map((l) => JSON.stringify(l.utm)),
+      jsonArrayParam(leads.map((l) => l.utm)),
       col('firstEventId'),
     ],
   );

@@ -265,6 +265,38 @@ describe.skipIf(!available)('Kafka bus (real broker)', () => {
     await until(async () => (await committed(bus)) === 4);
   });
 
+  it('validates what it consumes even though the producer trusts what a builder validated', async () => {
+    // Events that look like ours but break the schema in one field: only the consumer's own validation stops
+    // them (the producer skips builder-validated events; these come from another writer, as after a bug).
+    const bus = newBus({ partitions: 1 });
+    await bus.start();
+    const good = contact('lev', 1);
+    const badDate = { ...contact('lev', 2), occurredAt: '0000-01-01T00:00:00Z' };
+    const badIdentity = contact('lev', 3);
+    const noIdentityValue = {
+      ...badIdentity,
+      sender: { identities: [{ kind: 'email', value: '', valid: true }] },
+    };
+    await produceRaw(
+      bus.topics.inbound,
+      [badDate, noIdentityValue].map((e) => ({ key: 'k', value: JSON.stringify(e) })),
+    );
+    await bus.publish([good]);
+    const got: unknown[] = [];
+    await subscribe(bus, async (batch) => {
+      got.push(...batch);
+      return { failed: [] };
+    });
+    const dead = await readTopic(bus.topics.deadLetter, 2);
+    expect(dead.map((d) => JSON.parse(d.value).id)).toEqual([badDate.id, noIdentityValue.id]);
+    expect(dead.map((d) => d.headers['dlq-stage'])).toEqual(['parse', 'parse']);
+    expect(dead[0]!.headers['dlq-error']).toMatch(/occurredAt/);
+    expect(dead[1]!.headers['dlq-error']).toMatch(/sender\.identities\.0\.value/);
+    await until(() => got.length >= 1);
+    expect(got).toEqual([good]); // parsed back to the same content, and nothing else reached the handler
+    await until(async () => (await committed(bus)) === 3);
+  });
+
   it('sends events the handler reports as failed to the dead-letter topic', async () => {
     const bus = newBus({ partitions: 1 });
     await bus.start();

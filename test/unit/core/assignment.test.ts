@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
 import type { RegionRow } from '../../../crm-core/repositories/region.repository.js';
 import { OperatorPicker } from '../../../router/operator-picker.js';
@@ -102,5 +103,80 @@ describe('OperatorPicker', () => {
     expect(new OperatorPicker(regions, offline, new Map(), new Set(), null).assign(null).reason).toBe(
       'unassigned:no_region_no_default',
     );
+  });
+});
+
+describe('resolveRegion, prepared rules and lazy hints', () => {
+  /** The resolver as it was before rules were prepared once and the country parsed lazily: the reference. */
+  const digits = (s: string) => s.replace(/\D/g, '');
+  const same = (a: string, b: string) => a.trim().toLocaleLowerCase() === b.trim().toLocaleLowerCase();
+  const reference = (regions: RegionRow[], h: Parameters<typeof resolveRegion>[1]) => {
+    if (h.explicitRegionId && regions.some((r) => r.id === h.explicitRegionId))
+      return { regionId: h.explicitRegionId, rule: 'source' };
+    const country =
+      h.country?.toUpperCase() ??
+      (h.callerPhone ? parsePhoneNumberFromString(h.callerPhone)?.country : undefined);
+    const matches = (kind: string, value: string) => {
+      switch (kind) {
+        case 'phone_prefix':
+          return (
+            !!h.callerPhone && digits(value).length > 0 && digits(h.callerPhone).startsWith(digits(value))
+          );
+        case 'country':
+          return !!country && same(country, value);
+        case 'called_line':
+          return (
+            !!h.calledLine &&
+            (same(h.calledLine, value) ||
+              (digits(value).length > 3 && digits(h.calledLine) === digits(value)))
+          );
+        case 'form_region':
+          return !!h.formRegion && same(h.formRegion, value);
+        case 'form_city':
+          return !!h.formCity && same(h.formCity, value);
+        default:
+          return false;
+      }
+    };
+    for (const r of regions)
+      for (const rule of r.rules)
+        if (matches(rule.kind, rule.value)) return { regionId: r.id, rule: `${rule.kind}:${rule.value}` };
+    return undefined;
+  };
+
+  it('answers what the straightforward resolver answers, for every combination of hints', () => {
+    const rules: RegionRow[] = [
+      region(1, 'round_robin', [
+        { kind: 'form_region', value: ' Moscow ' },
+        { kind: 'phone_prefix', value: '+7 (499)' },
+        { kind: 'called_line', value: '8 800 555-35-35' },
+      ]),
+      region(2, 'round_robin', [
+        { kind: 'form_city', value: 'САНКТ-ПЕТЕРБУРГ' },
+        { kind: 'country', value: 'us' },
+        { kind: 'called_line', value: 'support' },
+      ]),
+      region(3, 'round_robin', [{ kind: 'country', value: ' RU' }]),
+    ];
+    const phones = [undefined, '+74991234567', '+74951234567', '+12025550143', '+441632960961'];
+    const lines = [undefined, '88005553535', 'SUPPORT ', '555'];
+    const formRegions = [undefined, '', '  ', 'moscow', 'Tver'];
+    const cities = [undefined, 'санкт-петербург ', 'Moscow'];
+    const countries = [undefined, 'us', 'GB'];
+    let n = 0;
+    for (const callerPhone of phones)
+      for (const calledLine of lines)
+        for (const formRegion of formRegions)
+          for (const formCity of cities)
+            for (const country of countries) {
+              const h = { callerPhone, calledLine, formRegion, formCity, country };
+              expect(resolveRegion(rules, h), JSON.stringify(h)).toEqual(reference(rules, h));
+              n++;
+            }
+    expect(n).toBe(900);
+    expect(resolveRegion(rules, { explicitRegionId: 3, formRegion: 'Moscow' })).toEqual({
+      regionId: 3,
+      rule: 'source',
+    });
   });
 });

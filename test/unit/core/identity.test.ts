@@ -4,7 +4,11 @@ import {
   normaliseMessengerId,
   normalisePhone,
   normaliseSender,
+  PHONE_CACHE_SIZE,
+  parsePhone,
+  phoneCacheSize,
 } from '../../../event/identity.js';
+import { Lru } from '../../../lib/lru.js';
 
 describe('phone normalisation (default country RU)', () => {
   it.each(['+7 (495) 123-45-67', '8 495 123 45 67', '84951234567', '74951234567', '+7 495 1234567'])(
@@ -24,6 +28,67 @@ describe('phone normalisation (default country RU)', () => {
       valid: false,
     });
     expect(normalisePhone('12', 'RU')).toMatchObject({ value: '12', valid: false });
+  });
+});
+
+describe('phone cache', () => {
+  const samples = [
+    ['+7 (495) 123-45-67', 'RU'],
+    ['8 495 123 45 67', 'RU'],
+    ['(202) 555-0143', 'US'],
+    ['(202) 555-0143', 'RU'], // same text, other country: another answer, never the cached one
+    ['030 123456', 'DE'],
+    ['79161234567', 'DE'],
+    [' call me maybe ', 'RU'],
+    ['12', 'RU'],
+    [`+7 495 ${'1'.repeat(80)}`, 'RU'], // too long to be kept
+  ] as const;
+
+  it('answers exactly what the uncached parser answers, first time and from the cache', () => {
+    for (const [raw, country] of samples) {
+      const expected = parsePhone(raw.trim(), country);
+      expect(normalisePhone(raw, country)).toEqual(expected);
+      expect(normalisePhone(raw, country)).toEqual(expected);
+    }
+    expect(normalisePhone('(202) 555-0143', 'RU')).not.toEqual(normalisePhone('(202) 555-0143', 'US'));
+  });
+
+  it('hands out copies: changing an answer does not change the next one', () => {
+    const first = normalisePhone('+7 (495) 765-43-21', 'RU');
+    first.value = 'changed';
+    first.valid = false;
+    expect(normalisePhone('+7 (495) 765-43-21', 'RU')).toEqual({
+      kind: 'phone',
+      value: '+74957654321',
+      valid: true,
+    });
+  });
+
+  it('stays bounded however many distinct numbers arrive', () => {
+    for (let i = 0; i < PHONE_CACHE_SIZE + 500; i++)
+      normalisePhone(`+1 202 555 ${String(i).padStart(4, '0')}`, 'US');
+    expect(phoneCacheSize()).toBeLessThanOrEqual(PHONE_CACHE_SIZE);
+    expect(phoneCacheSize()).toBeGreaterThanOrEqual(PHONE_CACHE_SIZE / 2);
+    // Evicted or not, the answer is the same.
+    expect(normalisePhone('+1 202 555 0000', 'US')).toEqual(parsePhone('+1 202 555 0000', 'US'));
+  });
+});
+
+describe('Lru (two generations)', () => {
+  it('keeps at most max entries, and what was used within the last max/2 insertions', () => {
+    const c = new Lru<number, number>(4);
+    for (let i = 0; i < 100; i++) {
+      c.set(i, i * 10);
+      expect(c.size).toBeLessThanOrEqual(4);
+      c.get(0); // used all the time: never dropped
+      expect(c.get(0)).toBe(0);
+      expect(c.get(i)).toBe(i * 10); // the latest is always there
+    }
+    expect(c.has(50)).toBe(false); // long unused: gone
+    c.set(0, 1); // overwrite does not grow it
+    expect(c.get(0)).toBe(1);
+    expect(c.size).toBeLessThanOrEqual(4);
+    expect(() => new Lru(1)).toThrow(RangeError);
   });
 });
 

@@ -20,6 +20,13 @@ describe('lib/text: what is refused (API) and removed (events)', () => {
     });
     expect(cleanText('a\tb\r\n')).toBe('a\tb\r\n');
   });
+
+  it('cleans lone surrogates and control characters wherever they are, and leaves clean text alone', () => {
+    expect(cleanText('\udc00a\ud83d')).toBe('\ufffda\ufffd'); // low first, high last
+    expect(cleanText('😀\u0001😀')).toBe('😀😀'); // only a control character: pairs kept
+    expect(cleanText('\u0000\ud800')).toBe('\ufffd');
+    expect(cleanText('Привет, 😀')).toBe('Привет, 😀');
+  });
 });
 
 describe('lib/dates: instants the service takes', () => {
