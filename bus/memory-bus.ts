@@ -1,4 +1,4 @@
-import { type BusEvent, parseBusEvent } from '../event/bus-event.js';
+import { type BusEvent, validForPublish } from '../event/bus-event.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { BatchHandler, Bus, Subscription } from './bus.js';
@@ -62,7 +62,7 @@ export function createMemoryBus(opts: { logger: Logger; batchSize?: number }): B
           new AppError('BUS_UNAVAILABLE', 'no router is running in this process', { retryAfterSec: 5 }),
         );
       }
-      const valid = events.map((e) => parseBusEvent(e));
+      const valid = events.map((e) => validForPublish(e));
       const done = Promise.all(
         valid.map((event) => new Promise<void>((resolve, reject) => queue.push({ event, resolve, reject }))),
       );
