@@ -43,8 +43,9 @@ async function main() {
         const r = await db.query(m.sql!, m.params);
         port.postMessage({ id: m.id, rows: r.rows, affectedRows: r.affectedRows } satisfies WorkerReply);
       } else if (m.op === 'exec') {
-        await db.exec(m.sql!);
-        port.postMessage({ id: m.id, rows: [] } satisfies WorkerReply);
+        // Each statement's rows, in order (most scripts return none; the fast lane's EXECUTE does).
+        const results = await db.exec(m.sql!);
+        port.postMessage({ id: m.id, rows: results.map((r) => r.rows) } satisfies WorkerReply);
       } else {
         await db.close();
         port.postMessage({ id: m.id, rows: [] } satisfies WorkerReply);
