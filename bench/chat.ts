@@ -19,6 +19,7 @@ import {
   PG_URL,
   quantileBetween,
   ROOT,
+  removeBenchTraces,
   spawnChild,
 } from './service-process.js';
 import { int, ms, sleep, summarise } from './stats.js';
@@ -541,24 +542,7 @@ export async function runChatBench(
       for (const l of loads) l.stop();
       await listener.end().catch(() => {});
       await Promise.all(services.map((s) => s.stop()));
-      const kafkaAdmin = new kafkajs.Kafka({
-        clientId: 'bench-chat',
-        brokers: BROKERS,
-        logLevel: kafkajs.logLevel.NOTHING,
-      }).admin();
-      try {
-        await kafkaAdmin.connect();
-        await kafkaAdmin.deleteGroups([`${prefix}router`]).catch(() => {});
-        await kafkaAdmin
-          .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
-          .catch(() => {});
-      } catch {
-        // Kafka down: nothing was created there
-      } finally {
-        await kafkaAdmin.disconnect().catch(() => {});
-      }
-      await adminPg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-      await adminPg.end().catch(() => {});
+      await removeBenchTraces({ prefix, schema, adminPg });
     },
   );
 }

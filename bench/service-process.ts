@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
 import { sleep } from './stats.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -166,4 +168,36 @@ export function cleanUpOnInterrupt(): void {
       void Promise.all([...pending].map((f) => f())).finally(() => process.exit(130));
     });
   }
+}
+
+/**
+ * What a bench run leaves behind on the shared services, removed: its Kafka consumer group and topics (prefix +
+ * the inbound and dead-letter topics) and its PostgreSQL schema; `adminPg` is ended. Never throws: a service that
+ * is down has nothing of ours to remove.
+ */
+export async function removeBenchTraces(t: {
+  prefix: string;
+  schema: string;
+  adminPg: { query(sql: string): Promise<unknown>; end(): Promise<void> };
+  /** Consumer group ids without the prefix; default the router's. */
+  groups?: string[];
+}): Promise<void> {
+  const admin = new kafkajs.Kafka({
+    clientId: 'bench-cleanup',
+    brokers: BROKERS,
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups((t.groups ?? ['router']).map((g) => t.prefix + g)).catch(() => {});
+    await admin
+      .deleteTopics({ topics: [t.prefix + TOPIC_INBOUND, t.prefix + TOPIC_DEAD_LETTER] })
+      .catch(() => {});
+  } catch {
+    // Kafka down: nothing was created there
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  await t.adminPg.query(`DROP SCHEMA IF EXISTS ${t.schema} CASCADE`).catch(() => {});
+  await t.adminPg.end().catch(() => {});
 }

@@ -8,7 +8,14 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import { TelegramApiServer } from '../test/support/vendors/telegram-api.js';
-import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
+import {
+  BROKERS,
+  type ChildService,
+  guarded,
+  PG_URL,
+  removeBenchTraces,
+  spawnChild,
+} from './service-process.js';
 import { int, ms, sleep } from './stats.js';
 import { atLeast, type TargetCheck } from './targets.js';
 
@@ -209,24 +216,7 @@ export async function runTelegramBench(
       await svc?.stop();
       await api.close();
       await pool.end().catch(() => {});
-      const admin = new kafkajs.Kafka({
-        clientId: 'bench-tg',
-        brokers: BROKERS,
-        logLevel: kafkajs.logLevel.NOTHING,
-      }).admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-        await admin
-          .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
-          .catch(() => {});
-      } catch {
-        // Kafka down: nothing was created there
-      } finally {
-        await admin.disconnect().catch(() => {});
-      }
-      await adminPg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-      await adminPg.end().catch(() => {});
+      await removeBenchTraces({ prefix, schema, adminPg });
     },
   );
 }

@@ -11,7 +11,14 @@ import { hmacSha256Hex } from '../lib/credentials.js';
 import { type MetaGraphServer, startMetaGraphServer } from '../test/support/vendors/meta-graph-api.js';
 import { CpuMeter, cpuMsPer } from './cpu.js';
 import { replyPhase } from './messenger-replies.js';
-import { BROKERS, type ChildService, guarded, PG_URL, spawnChild } from './service-process.js';
+import {
+  BROKERS,
+  type ChildService,
+  guarded,
+  PG_URL,
+  removeBenchTraces,
+  spawnChild,
+} from './service-process.js';
 import { int, ms, sleep } from './stats.js';
 import { atLeast, type TargetCheck } from './targets.js';
 
@@ -294,24 +301,7 @@ export async function runWhatsAppBench(
       await router?.stop();
       await graph?.close();
       await pool.end().catch(() => {});
-      const admin = new kafkajs.Kafka({
-        clientId: 'bench-wa',
-        brokers: BROKERS,
-        logLevel: kafkajs.logLevel.NOTHING,
-      }).admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-        await admin
-          .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
-          .catch(() => {});
-      } catch {
-        // Kafka down: nothing was created there
-      } finally {
-        await admin.disconnect().catch(() => {});
-      }
-      await adminPg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-      await adminPg.end().catch(() => {});
+      await removeBenchTraces({ prefix, schema, adminPg });
     },
   );
 }
