@@ -23,7 +23,9 @@ const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-
 const started = Date.now();
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [join(ROOT, 'app', 'main.ts')],
+  // The router's worker thread (app/router-thread.ts starts dist/app/router-worker.js) is an entry of its own,
+  // sharing chunks with main.js.
+  entryPoints: [join(ROOT, 'app', 'main.ts'), join(ROOT, 'app', 'router-worker.ts')],
   outdir: join(OUT, 'app'),
   bundle: true,
   splitting: true,
