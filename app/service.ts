@@ -132,8 +132,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
       });
       metrics.routerThread.set({ mode: 'inline', thread_id: String(threadId) }, 1);
     }
-    const health = router.health;
-    metrics.watchBus(() => health());
+    metrics.watchBus(router.health);
   }
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
@@ -192,7 +191,10 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   outbox?.start();
   messengerOutbox?.start();
   router?.start();
-  logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
+  logger.info(
+    { url, role, database: db.kind, bus: bus.kind, ...(router ? { routerThread: config.routerThread } : {}) },
+    'service started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
