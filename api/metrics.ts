@@ -66,6 +66,17 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    routerThread: new Gauge({
+      name: 'router_thread_info',
+      help: 'Where this process routes: 1 for the thread running the router (mode worker: its own worker thread, inline: the HTTP thread)',
+      labelNames: ['mode', 'thread_id'] as const,
+      registers: [registry],
+    }),
+    routerWorkerRestarts: new Counter({
+      name: 'router_worker_restarts_total',
+      help: 'Router worker threads that stopped unexpectedly and were started again',
+      registers: [registry],
+    }),
     updates: new Counter({
       name: 'connector_updates_total',
       help: 'Vendor updates received by webhooks and pollers, by vendor, update kind and what became of them',

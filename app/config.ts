@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   SESSION_TTL_HOURS: int(12, 1, 24 * 90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ROLE: z.enum(['all', 'connectors', 'router', 'api']).default('all'),
+  /** Where ROLE=all runs the router: a worker thread of its own (default on Kafka + PostgreSQL) or the HTTP thread. */
+  ROUTER_THREAD: z.enum(['worker', 'inline']).optional(),
   /** Deadline of the planned callback created for a missed inbound call, in minutes. */
   CALLBACK_DEADLINE_MIN: int(30, 1, 10_080),
   /** Calls at least this long count as meaningful conversations, in seconds. */
@@ -100,6 +102,8 @@ export interface AppConfig {
   sessionTtlHours: number;
   logLevel: string;
   role: 'all' | 'connectors' | 'router' | 'api';
+  /** `worker`: the router role runs in a worker thread (app/router-thread.ts); `inline`: on the HTTP thread. */
+  routerThread: 'worker' | 'inline';
   callbackDeadlineMin: number;
   meaningfulCallSec: number;
   publicUrl: string;
@@ -142,6 +146,13 @@ export function loadConfig(
     .map((s) => s.trim())
     .filter(Boolean);
   const embedded = !e.DATABASE_URL && !brokers?.length;
+  // A worker thread opens its own pool and consumer, which needs a database and a bus other threads can reach:
+  // PGlite lives in one thread's memory, and the in-process bus hands events to a router in the same thread.
+  const workerPossible = e.ROLE === 'all' && !!e.DATABASE_URL && !!brokers?.length;
+  if (e.ROUTER_THREAD === 'worker' && !workerPossible)
+    throw new ConfigError([
+      `ROUTER_THREAD: 'worker' needs ROLE=all with DATABASE_URL and KAFKA_BROKERS (PGlite and the in-process bus live in one thread; ROLE=router is a process of its own already)`,
+    ]);
   // One rule with the topic check (bus/kafka-topics.ts): an accepted contact is never on a single replica of three.
   const minInsyncReplicas =
     e.KAFKA_MIN_INSYNC_REPLICAS ?? defaultMinInsyncReplicas(e.KAFKA_REPLICATION_FACTOR);
@@ -180,6 +191,7 @@ export function loadConfig(
     sessionTtlHours: e.SESSION_TTL_HOURS,
     logLevel: e.LOG_LEVEL,
     role: e.ROLE,
+    routerThread: e.ROUTER_THREAD ?? (workerPossible ? 'worker' : 'inline'),
     callbackDeadlineMin: e.CALLBACK_DEADLINE_MIN,
     meaningfulCallSec: e.MEANINGFUL_CALL_SEC,
     publicUrl: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,

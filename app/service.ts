@@ -1,21 +1,23 @@
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
-import { createMetrics, routedOutcome } from '../api/metrics.js';
+import { createMetrics } from '../api/metrics.js';
 import { buildServer } from '../api/server.js';
-import type { Bus, Subscription } from '../bus/bus.js';
+import type { Bus } from '../bus/bus.js';
 import type { Connector } from '../connectors/contract.js';
 import type { Database } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
-import { messageStatus, routedNotices, statusNotices } from '../crm-core/services/console-notices.js';
+import { messageStatus } from '../crm-core/services/console-notices.js';
 import { isDatabaseAway } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
 import type { RealtimeHub } from '../realtime/hub.js';
 import { createMemoryHub } from '../realtime/memory-hub.js';
-import { createNotifier, workChanged } from '../realtime/notices.js';
-import type { Router } from '../router/router.js';
+import { createNotifier } from '../realtime/notices.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
+import type { RouterRole } from './router-role.js';
+import type { RouterThread } from './router-thread.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -24,6 +26,8 @@ export interface Service {
   realtime: RealtimeHub;
   url: string;
   demo?: DemoSeedResult;
+  /** The router's worker thread, when the router runs in one (ROUTER_THREAD=worker). */
+  routerThread?: RouterThread;
   close(): Promise<void>;
 }
 
@@ -103,57 +107,34 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     (await import('../bus/memory-bus.js')).createMemoryBus({ logger, batchSize: config.routerBatchSize });
   await bus.start();
 
-  // The API's region changes reach this process's router at once (other processes: within its cache TTL).
-  const router: Router | undefined = runs('router') ? await startRouter() : undefined;
-  async function startRouter(): Promise<Router> {
-    const { createRouter } = await import('../router/router.js');
-    return createRouter({
-      db,
-      logger,
-      callbackDeadlineMin: config.callbackDeadlineMin,
-      meaningfulCallSec: config.meaningfulCallSec,
-      conversationIdleHours: config.conversationIdleHours,
-      defaultCountry: config.defaultCountry,
-      onRouted: (events, outcomes) => {
-        const now = Date.now();
-        const channel = new Map(events.map((e) => [e.id, e.channel]));
-        for (const e of events) metrics.latency.observe((now - Date.parse(e.receivedAt)) / 1000);
-        for (const o of outcomes) {
-          metrics.routed.inc({
-            channel: channel.get(o.eventId) ?? 'unknown',
-            outcome: routedOutcome(o),
-          });
-          for (const f of o.automation ?? [])
-            metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
-        }
-        const created = new Set(outcomes.filter((o) => o.createdLead).map((o) => o.eventId));
-        notifier.later(() => routedNotices(db, events, created));
-      },
-      onStatuses: (statuses) => notifier.later(() => statusNotices(db, statuses)),
-    });
-  }
-  let subscription: Subscription | undefined;
-  if (router) subscription = await bus.subscribe(router.handle);
-  // Automation timers fire where contacts land: the router role. Any number of instances may run it (timers
-  // are claimed with SKIP LOCKED; PostgreSQL holds them, so a restart loses none).
-  const scheduler = router
-    ? (await import('../router/automation/scheduler.js')).createScheduler({
-        db,
+  // The router role: on this thread, or (ROLE=all on Kafka + PostgreSQL, ROUTER_THREAD=worker) in a worker
+  // thread of its own, so HTTP answers and router transactions do not wait for each other. The same code runs
+  // either way (app/router-role.ts). The API's region changes reach it at once (other processes: within the
+  // router's cache TTL).
+  let router: RouterRole | undefined;
+  let routerThread: RouterThread | undefined;
+  if (runs('router')) {
+    if (config.routerThread === 'worker') {
+      routerThread = await (await import('./router-thread.js')).startRouterThread({
+        config,
         logger,
-        pollMs: config.automationPollMs,
-        onFired: (firings) => {
-          for (const f of firings) metrics.automationFired.inc({ rule_kind: f.ruleKind, action: f.action });
-          // Overdue or handed on: both operators' work lists change.
-          notifier.publish(
-            workChanged(
-              [],
-              firings.flatMap((f) => f.operatorIds ?? []),
-            ),
-          );
-        },
-      })
-    : undefined;
-  if (kafkaBus) metrics.watchBus(() => kafkaBus.consumerHealth());
+        metrics,
+      });
+      router = routerThread;
+    } else {
+      const { startRouterRole, recordRouterSample } = await import('./router-role.js');
+      router = await startRouterRole({
+        config,
+        logger,
+        db,
+        bus,
+        notifier,
+        report: (sample) => recordRouterSample(metrics, sample),
+      });
+      metrics.routerThread.set({ mode: 'inline', thread_id: String(threadId) }, 1);
+    }
+    metrics.watchBus(router.health);
+  }
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
@@ -210,8 +191,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
   const url = await app.listen({ port: config.port, host: config.host });
   outbox?.start();
   messengerOutbox?.start();
-  scheduler?.start();
-  logger.info({ url, role, database: db.kind, bus: bus.kind }, 'service started');
+  router?.start();
+  logger.info(
+    { url, role, database: db.kind, bus: bus.kind, ...(router ? { routerThread: config.routerThread } : {}) },
+    'service started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -221,16 +205,17 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     realtime,
     url,
     demo,
+    routerThread,
     close: () =>
       (closing ??= (async () => {
-        // Stop taking work first, then drain: connectors, HTTP, router, bus, database.
+        // Stop taking work first, then drain: connectors, HTTP, router (its thread drains and commits), bus,
+        // database.
         for (const c of connectors)
           await c.stop?.().catch((err) => logger.error({ err }, 'connector stop failed'));
         await app.close();
         await outbox?.stop();
         await messengerOutbox?.stop();
-        await scheduler?.stop();
-        await subscription?.stop();
+        await router?.stop();
         await bus.close();
         await realtime.close();
         await db.close();

@@ -243,6 +243,8 @@ export async function runKafkaPg(
         LOG_LEVEL: 'warn',
         DEMO_SEED: String(seed),
         FORM_RATE_LIMIT: '1000000',
+        // A/B of where ROLE=all routes: `ROUTER_THREAD=inline npm run bench -- --only=kafka` (default: worker).
+        ...(role === 'all' && process.env.ROUTER_THREAD ? { ROUTER_THREAD: process.env.ROUTER_THREAD } : {}),
       });
       s.log(
         `  starting ${s.roles === 'all' ? 'the service (ROLE=all)' : 'two processes (ROLE=router, ROLE=connectors)'}: schema ${schema}, topics ${prefix}* (${s.partitions} partitions)`,

@@ -21,6 +21,11 @@ export interface PgHubOptions {
   logger: Logger;
   /** NOTIFY channel; one per deployment (REALTIME_CHANNEL), tests use their own. */
   channel?: string;
+  /**
+   * false: publish only. The router's worker thread (app/router-worker.ts) has no sockets to serve, so it sends
+   * its NOTIFYs without hearing everyone's. Default true.
+   */
+  listen?: boolean;
 }
 
 /** NOTIFY refuses payloads of 8,000 bytes or more. */
@@ -71,7 +76,7 @@ export async function createPgHub(
     client = c;
     try {
       await c.connect();
-      await c.query(`LISTEN ${channel}`);
+      if (opts.listen !== false) await c.query(`LISTEN ${channel}`);
       connected = true;
       if (attempt > 0) log.info({ attempt }, 'realtime connection restored');
       attempt = 0;

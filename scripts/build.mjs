@@ -24,10 +24,13 @@ const EXTERNAL = ['@electric-sql/pglite', '@fastify/swagger', '@fastify/swagger-
 const started = Date.now();
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  // The embedded database's worker thread is its own entry: crm-core/db/pglite.ts starts dist/app/pglite-worker.js.
+  // The worker threads are entries of their own, sharing chunks with main.js: the embedded database's
+  // (crm-core/db/pglite.ts starts dist/app/pglite-worker.js) and the router's (app/router-thread.ts starts
+  // dist/app/router-worker.js).
   entryPoints: {
     main: join(ROOT, 'app', 'main.ts'),
     'pglite-worker': join(ROOT, 'crm-core', 'db', 'pglite-worker.ts'),
+    'router-worker': join(ROOT, 'app', 'router-worker.ts'),
   },
   outdir: join(OUT, 'app'),
   bundle: true,

@@ -53,6 +53,28 @@ describe('loadConfig', () => {
   it('refuses split roles without a real database and bus', () => {
     expect(() => loadConfig({ ROLE: 'router' })).toThrow(/ROLE.*DATABASE_URL and KAFKA_BROKERS/);
   });
+  it('runs the router of ROLE=all on Kafka + PostgreSQL in a worker thread, elsewhere on the HTTP thread', () => {
+    const prod = { DATABASE_URL: 'postgres://u@db/crm', KAFKA_BROKERS: 'k1:9092' };
+    expect(loadConfig(prod).routerThread).toBe('worker');
+    expect(loadConfig({ ...prod, ROUTER_THREAD: 'inline' }).routerThread).toBe('inline');
+    expect(loadConfig({}).routerThread).toBe('inline');
+    expect(loadConfig({ KAFKA_BROKERS: 'k1:9092' }).routerThread).toBe('inline');
+    expect(loadConfig({ DATABASE_URL: prod.DATABASE_URL }).routerThread).toBe('inline');
+    expect(loadConfig({ ...prod, ROLE: 'router' }).routerThread).toBe('inline');
+  });
+  it('refuses ROUTER_THREAD=worker where a thread cannot share the database or the bus, naming the variable', () => {
+    expect(() => loadConfig({ ROUTER_THREAD: 'worker' })).toThrow(/ROUTER_THREAD: 'worker' needs ROLE=all/);
+    expect(() => loadConfig({ KAFKA_BROKERS: 'k1:9092', ROUTER_THREAD: 'worker' })).toThrow(/ROUTER_THREAD/);
+    expect(() =>
+      loadConfig({
+        DATABASE_URL: 'postgres://u@db/crm',
+        KAFKA_BROKERS: 'k1:9092',
+        ROLE: 'router',
+        ROUTER_THREAD: 'worker',
+      }),
+    ).toThrow(/ROUTER_THREAD/);
+    expect(() => loadConfig({ ROUTER_THREAD: 'process' })).toThrow(/ROUTER_THREAD/);
+  });
   it('derives min.insync.replicas from the replication factor: min(2, RF)', () => {
     const k = (env: Record<string, string>) => loadConfig({ KAFKA_BROKERS: 'k1:9092', ...env }).kafka;
     expect(k({})).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
