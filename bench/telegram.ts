@@ -1,8 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../bus/bus.js';
 import type { TelegramAccount } from '../channels/messengers.js';
 import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
