@@ -13,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { retry } from '../lib/retry.js';
 import type { RealtimeHub } from '../realtime/hub.js';
 import { createMemoryHub } from '../realtime/memory-hub.js';
-import { createNotifier } from '../realtime/notices.js';
+import { createNotifier, topic } from '../realtime/notices.js';
 import type { AppConfig } from './config.js';
 import { type DemoSeedResult, seedDemo } from './demo-seed.js';
 import type { RouterRole } from './router-role.js';
@@ -109,8 +109,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
 
   // The router role: on this thread, or (ROLE=all on Kafka + PostgreSQL, ROUTER_THREAD=worker) in a worker
   // thread of its own, so HTTP answers and router transactions do not wait for each other. The same code runs
-  // either way (app/router-role.ts). The API's region changes reach it at once (other processes: within the
-  // router's cache TTL).
+  // either way (app/router-role.ts). Region changes reach it at once (below: heard through the hub).
   let router: RouterRole | undefined;
   let routerThread: RouterThread | undefined;
   if (runs('router')) {
@@ -135,6 +134,11 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
     }
     metrics.watchBus(router.health);
   }
+  // A region changed through any API instance: every router sharing the database hears it through the hub
+  // (the API's own router is also told directly), instead of waiting for its cache TTL.
+  const stopHearingRegions = router
+    ? realtime.subscribe(topic.routing, () => router?.invalidateRegions())
+    : undefined;
 
   const connectors: Connector[] = runs('connectors') ? await startConnectors() : [];
   async function startConnectors(): Promise<Connector[]> {
@@ -215,6 +219,7 @@ export async function startService(config: Readonly<AppConfig>, logger: Logger):
         await app.close();
         await outbox?.stop();
         await messengerOutbox?.stop();
+        stopHearingRegions?.();
         await router?.stop();
         await bus.close();
         await realtime.close();
