@@ -223,14 +223,14 @@ export async function runWhatsAppBench(
           [one, 1, 64],
           [ten, 10, 16],
         ] as const) {
-          targets.push(
-            atLeast(
-              `WhatsApp webhooks end to end, ${shape}, ${per} per webhook`,
-              perSec(r),
-              TARGET_MESSAGES_PER_SEC,
-              (v) => `${int(v)} msg/s`,
-            ),
+          const check = atLeast(
+            `WhatsApp webhooks end to end, ${shape}, ${per} per webhook`,
+            perSec(r),
+            TARGET_MESSAGES_PER_SEC,
+            (v) => `${int(v)} msg/s`,
           );
+          // Not all committed within the wait is below the target, not "not measured".
+          targets.push(Number.isNaN(r.endToEndSec) ? { ...check, measured: rate(r), met: false } : check);
           rows.push(
             {
               metric: `inbound messages/s end to end, ${shape}, ${per} message${per > 1 ? 's' : ''} per signed webhook (${conns} connections)`,
