@@ -239,6 +239,8 @@ export async function runChatBench(
         ADMIN_TOKEN,
         DEMO_SEED: 'false',
         LOG_LEVEL: 'warn',
+        // A/B of where each instance routes: `ROUTER_THREAD=inline npm run bench -- --only=chat` (default: worker).
+        ...(process.env.ROUTER_THREAD ? { ROUTER_THREAD: process.env.ROUTER_THREAD } : {}),
         // Visitors come from distinct addresses in X-Forwarded-For, as from the web behind a proxy.
         TRUST_PROXY: 'true',
         LIVECHAT_RATE_LIMIT: limit,
