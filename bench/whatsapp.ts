@@ -251,6 +251,18 @@ export async function runWhatsAppBench(
           );
         }
       };
+      // BENCH_WHATSAPP_SHAPES=split measures the split roles alone, on a fresh schema (default: all,split).
+      const shapes = (process.env.BENCH_WHATSAPP_SHAPES ?? 'all,split').split(',');
+      if (!shapes.includes('all')) {
+        log(`whatsapp: split roles only (schema ${schema}, topics ${prefix}*)`);
+        router = await spawnChild(env('router', true));
+        svc = await spawnChild(env('connectors', false));
+        await phases(svc, 'split roles', [
+          { name: 'connectors', pid: svc.pid },
+          { name: 'router', pid: router.pid },
+        ]);
+        return { rows, targets };
+      }
       log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
       graph = await startMetaGraphServer({
         tokens: [ACCOUNT.accessToken],
