@@ -184,7 +184,7 @@ export interface RouterCeiling {
 }
 
 /** Times every statement a router transaction runs, by the statement's first words. */
-function instrument(db: Database, stats: Map<string, StatementStat>): Database {
+export function instrument(db: Database, stats: Map<string, StatementStat>): Database {
   const wrap = (q: Queryable): Queryable => ({
     async query(text, params) {
       const t = performance.now();

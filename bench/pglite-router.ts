@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemo } from '../app/demo-seed.js';
-import type { Database, Queryable } from '../crm-core/db/database.js';
 import { migrate } from '../crm-core/db/migrate.js';
 import { createPgliteDatabase } from '../crm-core/db/pglite.js';
 import { routedNotices } from '../crm-core/services/console-notices.js';
 import { createLogger } from '../lib/logger.js';
 import { createRouter } from '../router/router.js';
+import { instrument, type StatementStat } from './ceilings.js';
 import { eventFor } from './events.js';
 import { RequestMix } from './mix.js';
 
@@ -20,29 +20,12 @@ const seconds = Number(process.argv[3] ?? 5);
 const memory = process.argv[4] === 'memory';
 const thread = process.argv[5] === 'thread';
 const dir = mkdtempSync(join(tmpdir(), 'pglite-router-'));
-const stats = new Map<string, { sql: string; calls: number; ms: number }>();
-function instrument(db: Database): Database {
-  const wrap = (q: Queryable): Queryable => ({
-    async query(text, params) {
-      const t = performance.now();
-      try {
-        return await q.query(text, params);
-      } finally {
-        const sql = text.replace(/\s+/g, ' ').trim().slice(0, 70);
-        const s = stats.get(sql) ?? { sql, calls: 0, ms: 0 };
-        s.calls++;
-        s.ms += performance.now() - t;
-        stats.set(sql, s);
-      }
-    },
-  });
-  return { ...db, transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
-}
+const stats = new Map<string, StatementStat>();
 const db = await createPgliteDatabase({ dataDir: memory ? undefined : join(dir, 'pglite'), thread });
 await migrate(db);
 await seedDemo(db);
 const router = createRouter({
-  db: instrument(db),
+  db: instrument(db, stats),
   logger: createLogger({ level: 'silent' }),
   callbackDeadlineMin: 30,
   meaningfulCallSec: 60,

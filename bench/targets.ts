@@ -17,8 +17,9 @@ export interface TargetCheck {
   ceiling?: string;
 }
 
-/** A check against "at most": NaN or a missing value is "not measured", never "met". */
-export function atMost(
+/** A check against a limit: NaN or a missing value is "not measured", never "met". */
+function limitCheck(
+  kind: '≤' | '≥',
   figure: string,
   value: number,
   limit: number,
@@ -28,26 +29,15 @@ export function atMost(
   return {
     figure,
     measured: measured ? fmt(value) : 'n/a',
-    target: `≤ ${fmt(limit)}`,
-    met: measured ? value <= limit : undefined,
+    target: `${kind} ${fmt(limit)}`,
+    met: measured ? (kind === '≤' ? value <= limit : value >= limit) : undefined,
   };
 }
 
-/** A check against "at least". */
-export function atLeast(
-  figure: string,
-  value: number,
-  limit: number,
-  fmt: (v: number) => string,
-): TargetCheck {
-  const measured = Number.isFinite(value);
-  return {
-    figure,
-    measured: measured ? fmt(value) : 'n/a',
-    target: `≥ ${fmt(limit)}`,
-    met: measured ? value >= limit : undefined,
-  };
-}
+export const atMost = (figure: string, value: number, limit: number, fmt: (v: number) => string) =>
+  limitCheck('≤', figure, value, limit, fmt);
+export const atLeast = (figure: string, value: number, limit: number, fmt: (v: number) => string) =>
+  limitCheck('≥', figure, value, limit, fmt);
 
 export function targetsTable(checks: TargetCheck[]): string {
   const mark = (c: TargetCheck) => (c.met === undefined ? 'not measured' : c.met ? '✓ met' : '✗ missed');
