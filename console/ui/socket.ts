@@ -64,19 +64,25 @@ export class ConsoleSocket {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/console/ws`;
     const ws = new WebSocket(url);
     this.ws = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-      this.connected = true;
-      for (const id of this.conversations) this.send({ type: 'subscribe', conversationId: id });
-      this.ping = setInterval(() => this.send({ type: 'ping' }), PING_MS);
-      this.emit({ type: 'open' });
-    };
     ws.onmessage = (e) => {
+      let n: Notice;
       try {
-        this.emit(JSON.parse(String(e.data)) as Notice);
+        n = JSON.parse(String(e.data)) as Notice;
       } catch {
-        // A frame that is not JSON is not ours to act on.
+        return; // A frame that is not JSON is not ours to act on.
       }
+      // Live from the server's hello, not from the socket opening: the server checks the session first and
+      // listens for this operator only then, so a notice (a screen pop) or a subscribe sent before it is lost.
+      if (n.type === 'hello' && !this.connected) {
+        this.attempt = 0;
+        this.connected = true;
+        for (const id of this.conversations) this.send({ type: 'subscribe', conversationId: id });
+        this.ping = setInterval(() => this.send({ type: 'ping' }), PING_MS);
+        this.emit(n);
+        this.emit({ type: 'open' });
+        return;
+      }
+      this.emit(n);
     };
     ws.onclose = (e) => {
       clearInterval(this.ping);
