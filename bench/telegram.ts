@@ -6,6 +6,7 @@ import { migrate } from '../crm-core/db/migrate.js';
 import { createPgDatabase } from '../crm-core/db/pg.js';
 import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import { TelegramApiServer } from '../test/support/vendors/telegram-api.js';
+import { CommittedMessages } from './committed-messages.js';
 import {
   BROKERS,
   type ChildService,
@@ -19,7 +20,7 @@ import { atLeast, type TargetCheck } from './targets.js';
 
 /**
  * Inbound Telegram messages end to end on Kafka + PostgreSQL (ROLE=all, a fresh schema and topics), counted when
- * the router has committed them (processed_events). 70 % come from Telegram users never seen before.
+ * the router has committed them (their rows in messages). 70 % come from Telegram users never seen before.
  *  1. Webhook mode: Bot API Updates (Telegram's documented `message` shape) POSTed over real HTTP with the
  *     secret token, one update per request as Telegram sends them.
  *  2. Polling mode: the service long-polls a local Bot API server (test/support/vendors/telegram-api.ts) that
@@ -73,14 +74,10 @@ class Updates {
   }
 }
 
-async function committedCount(pool: pg.Pool): Promise<number> {
-  return (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_events')).rows[0]!.n;
-}
-
-/** Waits until `target` more events than `before` are committed; seconds since `start`, NaN after 120 s. */
-async function untilCommitted(pool: pg.Pool, before: number, target: number, start: number): Promise<number> {
+/** Waits until `target` more messages are committed; seconds since `start`, NaN after 120 s. */
+async function untilCommitted(committed: CommittedMessages, target: number, start: number): Promise<number> {
   const deadline = Date.now() + 120_000;
-  while ((await committedCount(pool)) - before < target) {
+  while ((await committed.count()) < target) {
     if (Date.now() > deadline) return Number.NaN;
     await sleep(100);
   }
@@ -90,7 +87,7 @@ async function untilCommitted(pool: pg.Pool, before: number, target: number, sta
 async function webhookPhase(svc: ChildService, pool: pg.Pool, o: { connections: number; seconds: number }) {
   const gen = new Updates(1_000_000_000);
   let updateId = 0;
-  const before = await committedCount(pool);
+  const committed = await CommittedMessages.start(pool);
   const start = Date.now();
   const result = await autocannon({
     url: svc.url,
@@ -113,7 +110,7 @@ async function webhookPhase(svc: ChildService, pool: pg.Pool, o: { connections: 
   return {
     accepted,
     failed: result.non2xx + result.errors + result.timeouts,
-    endToEndSec: await untilCommitted(pool, before, accepted, start),
+    endToEndSec: await untilCommitted(committed, accepted, start),
     p50: result.latency.p50,
     p99: result.latency.p99,
   };
@@ -121,10 +118,10 @@ async function webhookPhase(svc: ChildService, pool: pg.Pool, o: { connections: 
 
 async function pollingPhase(api: TelegramApiServer, pool: pg.Pool, backlog: number) {
   const gen = new Updates(3_000_000_000);
-  const before = await committedCount(pool);
+  const committed = await CommittedMessages.start(pool);
   const start = Date.now();
   for (let i = 0; i < backlog; i++) api.pushUpdate(POLL_TOKEN, gen.next());
-  const endToEndSec = await untilCommitted(pool, before, backlog, start);
+  const endToEndSec = await untilCommitted(committed, backlog, start);
   return { endToEndSec, polls: api.callsOf('getUpdates').length };
 }
 

@@ -7,6 +7,7 @@ import { createPgDatabase } from '../crm-core/db/pg.js';
 import { upsertMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import { hmacSha256Hex } from '../lib/credentials.js';
 import { type MetaGraphServer, startMetaGraphServer } from '../test/support/vendors/meta-graph-api.js';
+import { CommittedMessages } from './committed-messages.js';
 import { CpuMeter, cpuMsPer } from './cpu.js';
 import { replyPhase } from './messenger-replies.js';
 import {
@@ -26,7 +27,7 @@ const TARGET_MESSAGES_PER_SEC = 2_000;
 /**
  * Inbound WhatsApp messages end to end: signed Cloud API webhooks (Meta's documented `messages` shape) posted
  * over real HTTP to the service (ROLE=all, Kafka + PostgreSQL, a fresh schema and topics), until the router has
- * committed every accepted message (processed_events). 70 % of messages come from numbers never seen before.
+ * committed every accepted message (its row in messages). 70 % of messages come from numbers never seen before.
  * Two phases: one message per delivery, and deliveries of ten messages (Meta batches under load; one bus call
  * each), first on one process (ROLE=all), then on the production shape (ROLE=connectors and ROLE=router
  * processes, the same schema and topics). Prints figures; never asserts.
@@ -120,9 +121,7 @@ async function phase(
   processes: { name: string; pid: number }[] = [],
 ): Promise<PhaseResult> {
   const gen = new Deliveries(o.perDelivery);
-  const committed = async () =>
-    (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_events')).rows[0]!.n;
-  const before = await committed();
+  const committed = await CommittedMessages.start(pool);
   // Service processes only: PostgreSQL and Kafka are shared with other users of the machine here.
   const meter = new CpuMeter(
     () => processes.map((p) => p.pid),
@@ -147,10 +146,10 @@ async function phase(
   const deliveries = result['2xx'];
   const messages = deliveries * o.perDelivery;
   const deadline = sentAt + 120_000;
-  let done = (await committed()) - before;
+  let done = await committed.count();
   while (done < messages && Date.now() < deadline) {
     await sleep(100);
-    done = (await committed()) - before;
+    done = await committed.count();
   }
   const c = await meter.end();
   const cpu = processes.map((p) => ({ name: p.name, ms: cpuMsPer(c, done, c.servicePids.get(p.pid) ?? 0) }));

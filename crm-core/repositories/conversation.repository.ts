@@ -93,27 +93,42 @@ export async function lockChats(tx: Queryable, chats: ChatRef[]): Promise<void> 
   );
 }
 
+/**
+ * The chats' open conversations, locked. One index probe per chat: as a plain join the planner, with
+ * statistics from when the table was small, hashed every open conversation for each batch (108 ms a statement
+ * at 160,000 of them in the WhatsApp bench), a cost that grows with the table instead of the batch. A LATERAL
+ * subquery the planner cannot flatten into a join (FOR UPDATE here, LIMIT 1 on unique keys elsewhere) is
+ * always probed once per key (test/integration/lookups-probe-index.test.ts).
+ */
 export async function openConversationsOf(tx: Queryable, chats: ChatRef[]): Promise<ConversationRow[]> {
   if (chats.length === 0) return [];
   return (
     await tx.query<ConversationRow>(
-      `SELECT c.* FROM conversations c
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(channel, account_key, chat_id)
-           ON c.channel = k.channel AND c.account_key = k.account_key AND c.chat_id = k.chat_id
-        WHERE c.status = 'open' FOR UPDATE OF c`,
+      `SELECT c.* FROM unnest($1::text[], $2::text[], $3::text[]) AS k(channel, account_key, chat_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM conversations c
+            WHERE c.channel = k.channel AND c.account_key = k.account_key AND c.chat_id = k.chat_id
+              AND c.status = 'open'
+              FOR UPDATE) AS c`,
       [chats.map((c) => c.channel), chats.map((c) => c.accountKey), chats.map((c) => c.chatId)],
     )
   ).rows;
 }
 
-/** Messages already stored under the given vendor ids (redeliveries, edits, echoes of our own replies). */
+/**
+ * Messages already stored under the given vendor ids (redeliveries, edits, echoes of our own replies): one
+ * index probe per id, whatever the planner's statistics say (see openConversationsOf).
+ */
 export async function messagesByVendorIds(tx: Queryable, refs: VendorRef[]): Promise<MessageRow[]> {
   if (refs.length === 0) return [];
   return (
     await tx.query<MessageRow>(
-      `SELECT m.* FROM messages m
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(channel, account_key, vendor_message_id)
-           ON m.channel = k.channel AND m.account_key = k.account_key AND m.vendor_message_id = k.vendor_message_id`,
+      `SELECT m.* FROM unnest($1::text[], $2::text[], $3::text[]) AS k(channel, account_key, vendor_message_id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM messages m
+            WHERE m.channel = k.channel AND m.account_key = k.account_key
+              AND m.vendor_message_id = k.vendor_message_id
+            LIMIT 1) AS m`,
       [refs.map((r) => r.channel), refs.map((r) => r.accountKey), refs.map((r) => r.vendorMessageId)],
     )
   ).rows;

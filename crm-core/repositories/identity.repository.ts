@@ -27,7 +27,11 @@ export interface OwnerInfo {
   merged_into_id: number | null;
 }
 
-/** Every identity row matching any of the given (kind, value) pairs, in one round trip. */
+/**
+ * Every identity row matching any of the given (kind, value) pairs, in one round trip: one index probe per
+ * pair (LATERAL; LIMIT 1 on the unique key keeps the planner from flattening it into a hash join over the
+ * table), so the cost follows the batch, not the table, even while statistics lag behind fast growth.
+ */
 export async function findIdentities(
   db: Queryable,
   keys: { kind: string; value: string }[],
@@ -35,8 +39,8 @@ export async function findIdentities(
   if (keys.length === 0) return [];
   const r = await db.query<IdentityRow>(
     `SELECT i.kind, i.value, i.owner_type, i.owner_id, i.bouncing
-       FROM identities i
-       JOIN unnest($1::text[], $2::text[]) AS k(kind, value) ON i.kind = k.kind AND i.value = k.value`,
+       FROM unnest($1::text[], $2::text[]) AS k(kind, value)
+       CROSS JOIN LATERAL (SELECT * FROM identities i WHERE i.kind = k.kind AND i.value = k.value LIMIT 1) AS i`,
     [keys.map((k) => k.kind), keys.map((k) => k.value)],
   );
   return r.rows;

@@ -45,7 +45,8 @@ const SQL = `
 WITH RECURSIVE
   held AS MATERIALIZED (
     SELECT i.kind, i.value, i.owner_type, i.owner_id
-      FROM identities i JOIN unnest($1::text[], $2::text[]) AS k(kind, value) ON i.kind = k.kind AND i.value = k.value
+      FROM unnest($1::text[], $2::text[]) AS k(kind, value)
+      CROSS JOIN LATERAL (SELECT * FROM identities i WHERE i.kind = k.kind AND i.value = k.value LIMIT 1) AS i
   ),
   entity AS NOT MATERIALIZED (
     SELECT 'lead'::text AS owner_type, l.id AS owner_id, l.responsible_id, l.region_id, l.name, l.status,
