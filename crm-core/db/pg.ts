@@ -133,11 +133,20 @@ type PlanCacheMode = 'force_custom_plan' | 'force_generic_plan';
  * The fast lane runs one statement with a handful of identities (routingSnapshot), whose planning costs several
  * times its execution: there the generic plan is planned once per connection and again whenever ANALYZE updates
  * the tables' statistics (PostgreSQL re-plans a prepared statement then), so it follows the tables as they grow.
- * Set as a startup option, so it holds on every connection from its first statement (kept with any options given).
+ *
+ * JIT is off. Batch statements over a few hundred ids are planned as costly (each row probes several indexes)
+ * and cross jit_above_cost, yet run in a few milliseconds: compiling took 100-170 ms per statement (auto_explain
+ * on the WhatsApp bench: the console's notices after each router batch), and the console's work list spent 4.6 s
+ * compiling for 0.25 s of work (bench/console-work.ts). Nothing the service runs is long enough to earn it back.
+ *
+ * Set as startup options, so they hold on every connection from its first statement (kept with any options given).
  */
 function withSessionSettings(connectionString: string, planCacheMode: PlanCacheMode): string {
   const url = new URL(connectionString);
   const given = url.searchParams.get('options');
-  url.searchParams.set('options', [given, `-c plan_cache_mode=${planCacheMode}`].filter(Boolean).join(' '));
+  url.searchParams.set(
+    'options',
+    [given, `-c plan_cache_mode=${planCacheMode}`, '-c jit=off'].filter(Boolean).join(' '),
+  );
   return url.toString();
 }

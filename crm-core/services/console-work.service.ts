@@ -40,13 +40,10 @@ const iso = (d: Date | null) => (d == null ? null : new Date(d).toISOString());
 const PREVIEW_CHARS = 200;
 
 export async function myWork(db: Database, v: Viewer, opts: { limit: number; tz: string; now?: Date }) {
-  // Planned as costly (a union over the largest tables) yet done in tens of milliseconds: PostgreSQL's JIT, on
-  // by default above a cost of 100,000, would compile for longer than the query runs (bench/console-work.ts
-  // measured 4.6 s of JIT for 0.25 s of work). Off for this one transaction.
-  const rows = await db.transaction(async (tx) => {
-    await tx.query("SELECT set_config('jit', 'off', true)");
-    return listWork(tx, v, opts.limit);
-  });
+  // Planned as costly (a union over the largest tables) yet done in tens of milliseconds: the service's
+  // connections run with JIT off (crm-core/db/pg.ts), which bench/console-work.ts measured here (4.6 s of JIT
+  // for 0.25 s of work).
+  const rows = await listWork(db, v, opts.limit);
   const items: WorkItem[] = rows.map((r) => ({
     kind: r.kind,
     id: Number(r.id),
