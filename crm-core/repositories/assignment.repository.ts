@@ -19,10 +19,11 @@ export interface AssignmentWrite {
  * The CTEs touch disjoint rows: activities by id are only those without an owner (PostgreSQL leaves it
  * undefined which change wins when two CTEs update one row).
  *
- * The owners' activities are found through the owner index, per owner (LATERAL, OFFSET 0 so it is not flattened)
- * and updated by id: as a join, the planner read every unassigned activity of the CRM through the
- * responsible index (70,000 in the WhatsApp bench, 60-70 ms a batch, longer as the table grew). So that it
- * cannot combine that index in again, "still unassigned" is kept by COALESCE, not in the WHERE clause: an
+ * The owners' activities are found through the owner index, per owner (LATERAL; OFFSET 0 keeps the planner
+ * from flattening it and from pushing "unassigned" into that scan), then updated by id. As a join, and even per
+ * owner with the check pushed down, the planner combined the responsible index, reading every unassigned
+ * activity of the CRM (70,000 index entries a batch in the WhatsApp bench, 60-500 ms), since its statistics
+ * lag behind a burst. "Still unassigned" is kept by COALESCE, not in the WHERE clause, for the same reason: an
  * activity another transaction assigned meanwhile keeps its operator (the SET is evaluated on the newest row).
  */
 export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promise<void> {
@@ -47,9 +48,10 @@ export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promis
           WHERE a.id = ANY (ARRAY(
                   SELECT x.id FROM unnest($12::text[], $13::int[]) AS o(owner_type, owner_id)
                    CROSS JOIN LATERAL (
-                     SELECT id FROM activities x
-                      WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id AND x.responsible_id IS NULL
-                     OFFSET 0) AS x))
+                     SELECT id, responsible_id FROM activities x
+                      WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id
+                     OFFSET 0) AS x
+                  WHERE x.responsible_id IS NULL))
             AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id RETURNING 1),
        pointers AS (
          UPDATE assignment_state s SET last_operator_id = t.last_id, assigned_total = s.assigned_total + t.n, updated_at = now()

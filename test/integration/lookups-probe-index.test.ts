@@ -12,7 +12,7 @@ import { createTestPg, type TestDatabase } from '../support/db.js';
 // Each look-up runs under EXPLAIN ANALYZE; no large table may be read for more than a few rows per key.
 const ROWS = 20_000;
 const BATCH = 200;
-const LARGE = new Set(['conversations', 'messages', 'identities', 'processed_events', 'activities']);
+const LARGE = new Set(['conversations', 'messages', 'identities', 'processed_events', 'activities', 'leads']);
 
 interface PlanNode {
   'Node Type': string;
@@ -82,6 +82,12 @@ describe('batch look-ups probe indexes, whatever the statistics say', () => {
     await db.query('ANALYZE');
     await db.query("INSERT INTO operators (id, login, name) VALUES (1, 'op', 'Operator')");
     await db.query(
+      `INSERT INTO leads (id, title, assignment_reason, channel, source_type, source_key, first_event_id)
+         SELECT g, 'Lead ' || g, 'pending', 'whatsapp', 'messenger', 'acc', md5(g::text)::uuid
+           FROM generate_series(1, $1::int) g`,
+      [ROWS],
+    );
+    await db.query(
       `INSERT INTO activities (id, type, owner_type, owner_id, state)
          SELECT g, 'message', 'lead', g, 'planned' FROM generate_series(1, $1::int) g`,
       [ROWS],
@@ -111,6 +117,13 @@ describe('batch look-ups probe indexes, whatever the statistics say', () => {
   afterAll(async () => t?.drop());
 
   const picks = Array.from({ length: BATCH }, (_, i) => 1 + i * 97);
+  /** The processed events' ids of these rows (md5 of the row number, as inserted above). */
+  const eventIdsOf = async (rows: number[]) =>
+    (
+      await t.db.query<{ id: string }>('SELECT md5(g::text)::uuid::text AS id FROM unnest($1::int[]) AS g', [
+        rows,
+      ])
+    ).rows.map((r) => r.id);
 
   it('open conversations of a batch of chats (locked)', async () => {
     const read = await rowsRead(t.db, (q) =>
@@ -145,11 +158,7 @@ describe('batch look-ups probe indexes, whatever the statistics say', () => {
   });
 
   it("what the console's live notices read about routed events", async () => {
-    const ids = (
-      await t.db.query<{ id: string }>('SELECT md5(g::text)::uuid::text AS id FROM unnest($1::int[]) AS g', [
-        picks,
-      ])
-    ).rows.map((r) => r.id);
+    const ids = await eventIdsOf(picks);
     expect(overRead(await rowsRead(t.db, (q) => notices.routedDetails(q, ids)))).toEqual({});
   });
 
