@@ -97,8 +97,12 @@ export async function lockChats(tx: Queryable, chats: ChatRef[]): Promise<void> 
  * The chats' open conversations, locked. One index probe per chat: as a plain join the planner, with
  * statistics from when the table was small, hashed every open conversation for each batch (108 ms a statement
  * at 160,000 of them in the WhatsApp bench), a cost that grows with the table instead of the batch. A LATERAL
- * subquery the planner cannot flatten into a join (FOR UPDATE here, LIMIT 1 on unique keys elsewhere) is
+ * subquery the planner cannot flatten into a join (the row lock here, LIMIT 1 on unique keys elsewhere) is
  * always probed once per key (test/integration/lookups-probe-index.test.ts).
+ *
+ * FOR NO KEY UPDATE, the lock an UPDATE of non-key columns takes anyway: it keeps other writers of these rows
+ * out until the batch commits, but not an operator's reply inserting its message (the foreign key check takes
+ * KEY SHARE, which FOR UPDATE would have made wait for the whole router batch).
  */
 export async function openConversationsOf(tx: Queryable, chats: ChatRef[]): Promise<ConversationRow[]> {
   if (chats.length === 0) return [];
@@ -109,7 +113,7 @@ export async function openConversationsOf(tx: Queryable, chats: ChatRef[]): Prom
            SELECT * FROM conversations c
             WHERE c.channel = k.channel AND c.account_key = k.account_key AND c.chat_id = k.chat_id
               AND c.status = 'open'
-              FOR UPDATE) AS c`,
+              FOR NO KEY UPDATE) AS c`,
       [chats.map((c) => c.channel), chats.map((c) => c.accountKey), chats.map((c) => c.chatId)],
     )
   ).rows;
