@@ -138,7 +138,14 @@ export async function lockByExternalKeys(db: Queryable, keys: string[]): Promise
   ).rows;
 }
 
-/** Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call). */
+/**
+ * Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call).
+ * The owners' activities are read through the owner index, per owner (LATERAL; OFFSET 0 keeps the callback
+ * conditions out of that scan), then updated by id: as a join, the planner read every planned callback of the
+ * CRM through their partial index on each batch (test/integration/lookups-probe-index.test.ts). The recheck of
+ * the newest row (another transaction may have completed it) is written `IS NOT DISTINCT FROM` (state is never
+ * null) because `state = 'planned'` would let the planner combine that partial index in again.
+ */
 export async function completeCallbacks(
   db: Queryable,
   owners: { ownerType: string; ownerId: number; at: string; byEventId: string }[],
@@ -148,7 +155,13 @@ export async function completeCallbacks(
     `UPDATE activities a SET state = 'completed', completed_at = t.at, updated_at = now(),
             details = a.details || jsonb_build_object('completedByEvent', t.by_event)
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS t(owner_type, owner_id, at, by_event)
-      WHERE a.type = 'callback' AND a.state = 'planned' AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
+      WHERE a.id = ANY (ARRAY(
+              SELECT x.id FROM unnest($1::text[], $2::int[]) AS o(owner_type, owner_id)
+               CROSS JOIN LATERAL (
+                 SELECT id, type, state FROM activities x
+                  WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id OFFSET 0) AS x
+              WHERE x.type = 'callback' AND x.state = 'planned'))
+        AND a.state IS NOT DISTINCT FROM 'planned' AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
         AND a.created_at <= t.at`,
     [
       owners.map((o) => o.ownerType),
