@@ -10,7 +10,7 @@ import { AppError } from '../lib/errors.js';
 import { VendorSendError } from '../outbound/messengers/contract.js';
 import type { MessengerOutbox, ReplyOutcome } from '../outbound/messengers/outbox.js';
 import { createMessengerReply } from '../outbound/messengers/reply.js';
-import { NO_NOTICES, type Notifier, workChanged } from '../realtime/notices.js';
+import { conversationClosed, NO_NOTICES, type Notifier, workChanged } from '../realtime/notices.js';
 import { createAuth, operatorOf, prepareAuth, viewerOf } from './auth.js';
 import type { ApiConfig } from './config.js';
 import { answerDelivery } from './delivery-answer.js';
@@ -193,7 +193,10 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       const closed = await found(request.params.id, request);
       notices.later(async () => {
         const place = await audienceOf(db, closed.id);
-        return workChanged(place ? [place] : [], [operatorOf(request)]);
+        return [
+          ...workChanged(place ? [place] : [], [operatorOf(request)]),
+          conversationClosed(closed.id, operatorOf(request)),
+        ];
       });
       return presentConversation(closed);
     },

@@ -65,8 +65,8 @@ export interface LivechatReader {
   ): Promise<{ message: LivechatMessage; status: string | null } | undefined>;
   /** The stored id of the visitor's message with this vendor message id, once routed. */
   messageId(widgetKey: string, vendorMessageId: string): Promise<number | undefined>;
-  /** The visitor's latest conversation (typing notices travel on its topic). */
-  conversationId(widgetKey: string, visitorId: string): Promise<number | undefined>;
+  /** The visitor's latest conversation, the open one first (typing notices travel on its topic). */
+  conversation(widgetKey: string, visitorId: string): Promise<{ id: number; open: boolean } | undefined>;
   /** Is an operator online who would get this widget's chats (its region's, or anyone's without one)? */
   operatorsOnline(regionId: number | undefined): Promise<boolean>;
   /**

@@ -24,6 +24,16 @@ export const presenceChanged = (operatorId: number, status: string): RealtimeNot
   data: { operatorId, status },
 });
 
+/**
+ * An operator closed a conversation: consoles viewing it, and the visitor's live-chat socket (which then looks
+ * its conversation up again on the visitor's next message, since that message opens a new one).
+ */
+export const conversationClosed = (conversationId: number, operatorId: number | null): RealtimeNotice => ({
+  topic: topic.conversation(conversationId),
+  type: 'conversation.closed',
+  data: { conversationId, who: 'operator', operatorId },
+});
+
 /** What publishes notices after its own work has committed: the hub and a logger for what went wrong. */
 export interface Notifier {
   /** Fire and forget: never throws, never waits; failures are logged. */

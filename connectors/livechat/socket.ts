@@ -47,6 +47,13 @@ export const LIVECHAT_DEFAULTS: LivechatOptions = {
 
 const BUS_RETRY_AFTER_SEC = 5;
 const TYPING_EVERY_MS = 1_500;
+/**
+ * How long an open conversation is trusted before a visitor's message looks it up again. A new one opens only
+ * after the old one closed (hours idle, or an operator closing it), and an operator's reply names its
+ * conversation at once; looking up after every message cost a database round trip on the HTTP thread per
+ * visitor message (a quarter of all statements in the chat bench). A closed one is looked up after every message.
+ */
+const CONVERSATION_RECHECK_MS = 60_000;
 const DELIVERED_WAIT_MS = 250;
 const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
@@ -69,6 +76,9 @@ interface Visitor {
   stops: Map<string, () => void>;
   alive: boolean;
   typedAt: number;
+  /** When the visitor's conversation was last looked up, and whether it was open (CONVERSATION_RECHECK_MS). */
+  conversationCheckedAt: number;
+  conversationOpen: boolean;
   work: Promise<void>;
   /** The visitor has written before (a history): the pre-chat form is behind them. */
   chatted: boolean;
@@ -148,6 +158,8 @@ export function attachLivechatSocket(
       stops: new Map(),
       alive: true,
       typedAt: 0,
+      conversationCheckedAt: Date.now(),
+      conversationOpen: false,
       chatted: false,
       known: new Set(),
       online: false,
@@ -158,14 +170,14 @@ export function attachLivechatSocket(
     };
     listen(v, visitorTopic(widget.key, v.visitorId), (n) => onVisitorNotice(v, n));
     const presenceSeen = presenceSeq;
-    const [history, online, conversationId] = await Promise.all([
+    const [history, online, conversation] = await Promise.all([
       reader.history(widget.key, v.visitorId, {
         after: Number.isSafeInteger(after) && after > 0 ? after : undefined,
         limit: o.historyLimit,
         overlap: o.historyOverlap,
       }),
       reader.operatorsOnline(widget.regionId),
-      reader.conversationId(widget.key, v.visitorId),
+      reader.conversation(widget.key, v.visitorId),
     ]);
     if (ws.readyState !== ws.OPEN) return drop(v);
     v.chatted = history.length > 0;
@@ -173,7 +185,8 @@ export function attachLivechatSocket(
     visitors.add(v);
     // Presence changed while it was read: look again (the answer goes after hello).
     if (presenceSeq !== presenceSeen) presenceChanged();
-    follow(v, conversationId);
+    v.conversationOpen = conversation?.open === true;
+    follow(v, conversation?.id);
     ws.off('message', hold);
     ws.on('message', (raw, isBinary) => enqueue(v, isBinary ? '' : String(raw)));
     ws.on('pong', () => {
@@ -230,6 +243,16 @@ export function attachLivechatSocket(
   }
 
   /** Typing notices travel on the visitor's current conversation; a new conversation replaces the old one. */
+  /** Follows the visitor's conversation once the router made it, then re-checks it now and then. */
+  async function refreshConversation(v: Visitor) {
+    const now = Date.now();
+    if (v.conversationOpen && now - v.conversationCheckedAt < CONVERSATION_RECHECK_MS) return;
+    v.conversationCheckedAt = now;
+    const c = await reader.conversation(v.widget.key, v.visitorId);
+    v.conversationOpen = c?.open === true;
+    follow(v, c?.id);
+  }
+
   function follow(v: Visitor, conversationId: number | undefined) {
     if (conversationId === undefined || conversationId === v.conversationId) return;
     if (v.conversationId !== undefined) {
@@ -239,6 +262,8 @@ export function attachLivechatSocket(
     v.conversationId = conversationId;
     listen(v, `conversation:${conversationId}`, (n) => {
       if (n.data.who !== 'operator') return;
+      // The visitor's next message opens a new conversation: look it up then (refreshConversation).
+      if (n.type === 'conversation.closed') v.conversationOpen = false;
       if (n.type === 'typing') later(v, () => send(v, { type: 'typing' }));
       const upTo = n.data.upTo;
       if (n.type === 'read' && typeof upTo === 'number') later(v, () => send(v, { type: 'read', upTo }));
@@ -369,7 +394,7 @@ export function attachLivechatSocket(
               data: small ? { from: v.id, message } : { from: v.id, messageId: id },
             })
             .catch((err) => log.warn({ err }, 'visitor message not shown to the other tabs'));
-        follow(v, await reader.conversationId(v.widget.key, v.visitorId));
+        await refreshConversation(v);
         return;
       }
       case 'read': {
@@ -401,7 +426,7 @@ export function attachLivechatSocket(
         if (contact.name) v.name = contact.name;
         if (clientId) send(v, { type: 'ack', clientId });
         ctx.onUpdate?.('livechat', 'contact', 'published');
-        follow(v, await reader.conversationId(v.widget.key, v.visitorId));
+        await refreshConversation(v);
         return;
       }
       default:

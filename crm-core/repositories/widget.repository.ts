@@ -133,13 +133,13 @@ export function livechatReader(db: Queryable, cacheMs = SETTINGS_CACHE_MS): Live
       );
       return r.rows[0] ? Number(r.rows[0].id) : undefined;
     },
-    async conversationId(widgetKey, visitorId) {
-      const r = await db.query<{ id: number }>(
-        `SELECT id FROM conversations WHERE channel = $1 AND account_key = $2 AND chat_id = $3
+    async conversation(widgetKey, visitorId) {
+      const r = await db.query<{ id: number; open: boolean }>(
+        `SELECT id, status = 'open' AS open FROM conversations WHERE channel = $1 AND account_key = $2 AND chat_id = $3
           ORDER BY (status = 'open') DESC, id DESC LIMIT 1`,
         [LIVECHAT_CHANNEL, widgetKey, visitorId],
       );
-      return r.rows[0] ? Number(r.rows[0].id) : undefined;
+      return r.rows[0] ? { id: Number(r.rows[0].id), open: r.rows[0].open } : undefined;
     },
     async operatorsOnline(regionId) {
       const r = await db.query<{ online: boolean }>(

@@ -47,10 +47,9 @@ export async function createMessengerReply(
       fields: ['text'],
     });
   }
-  const seen = await findReplyByKey(db, req.operatorId, req.idempotencyKey);
-  if (seen) return { created: false, reply: sameRequest(seen, req, payload) };
-
   const now = opts.now ?? new Date();
+  // A repeated request is found under the key's lock (no look-up before the transaction: replays are rare,
+  // and every new reply would pay for that round trip).
   return db.transaction(async (tx) => {
     await lockReplyKey(tx, req.operatorId, req.idempotencyKey);
     const again = await findReplyByKey(tx, req.operatorId, req.idempotencyKey);

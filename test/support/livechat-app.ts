@@ -99,8 +99,10 @@ export async function buildLivechatApp(
   const app = Fastify(httpOptions());
   registerErrorHandler(app);
   await app.register(connector.http!.plugin, { prefix: connector.http!.prefix });
-  await app.register(apiRoutes, { db: t.db, config, notices: createNotifier(hub, logger) });
-  await app.register(conversationsApi, { db: t.db, config, outbox, sendWaitMs: 5_000 });
+  // One notifier for both, as api/server.ts wires them: a closed conversation is heard by the visitor's socket.
+  const notices = createNotifier(hub, logger);
+  await app.register(apiRoutes, { db: t.db, config, notices });
+  await app.register(conversationsApi, { db: t.db, config, outbox, sendWaitMs: 5_000, notices });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,

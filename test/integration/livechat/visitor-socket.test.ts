@@ -285,6 +285,34 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
     await v.close();
   });
 
+  it("after an operator closes the chat, the operator's typing in the visitor's new conversation reaches them", async () => {
+    const { v, token } = await chat('First question');
+    const chatId = await chatOf(token);
+    const first = await conversationOf(chatId);
+    await reply(first.id, 'Answered, I think');
+    await v.next('message', (f) => f.message.direction === 'out');
+    const closed = await a.app.inject({
+      method: 'POST',
+      url: `/v1/conversations/${first.id}/close`,
+      headers: bearer(a.tokens.anna!),
+    });
+    expect(closed.statusCode, closed.body).toBe(200);
+    v.send({ type: 'message', clientId: 'again', text: 'One more thing' });
+    await v.next('ack', (f) => f.clientId === 'again');
+    await expect.poll(async () => (await conversationOf(chatId)).id).not.toBe(first.id);
+    const second = await conversationOf(chatId);
+    // The socket trusts an open conversation for a while, but not one it heard was closed: it looks again.
+    v.send({ type: 'message', clientId: 'third', text: 'Are you there?' });
+    await v.next('ack', (f) => f.clientId === 'third');
+    await a.hub.publish({
+      topic: `conversation:${second.id}`,
+      type: 'typing',
+      data: { conversationId: second.id, who: 'operator' },
+    });
+    await v.next('typing');
+    await v.close();
+  });
+
   it('the visitor reading a reply makes it read for the operator; another visitor cannot mark it', async () => {
     const { v, token } = await chat('When do you open?');
     const conv = await conversationOf(await chatOf(token));
