@@ -9,9 +9,9 @@ interface Waiting {
 
 /**
  * Group commit for the router: while maxInFlight handler calls (database transactions) are in flight, batches
- * from other partitions wait and then go together in the next call, up to maxEvents. An idle router calls at once,
- * so nothing waits for a timer; a busy one makes fewer, larger transactions instead of many small ones that
- * queue for the same region rows and the same event loop. Each caller gets back only its own failed events;
+ * from other partitions wait and then go together in the next call, up to maxEvents. An idle router calls at the
+ * end of the current turn of the event loop, so nothing waits for a timer; a busy one makes fewer, larger
+ * transactions instead of many small ones that queue for the same region rows and the same event loop. Each caller gets back only its own failed events;
  * if the shared call throws, every caller sees the error and retries on its own (see kafka-consumer.ts).
  */
 export function groupCommit(handler: BatchHandler, maxEvents: number, maxInFlight = 2): BatchHandler {
@@ -42,9 +42,20 @@ export function groupCommit(handler: BatchHandler, maxEvents: number, maxInFligh
     inFlight--;
   }
 
+  // A call starts at the end of this turn of the event loop (setImmediate, not a timer): kafkajs hands the
+  // partitions of one fetch to eachBatch one after another in the same turn, and they go in one transaction
+  // instead of one each, two at a time, with the rest of the fetch waiting behind them.
+  let scheduled = false;
+  const start = () => {
+    scheduled = false;
+    if (inFlight < maxInFlight && waiting.length > 0) void run();
+  };
   return (events) =>
     new Promise<BatchResult>((resolve, reject) => {
       waiting.push({ events, resolve, reject });
-      if (inFlight < maxInFlight) void run();
+      if (inFlight < maxInFlight && !scheduled) {
+        scheduled = true;
+        setImmediate(start);
+      }
     });
 }

@@ -61,24 +61,27 @@ describe('groupCommit', () => {
     expect(await p2).toEqual({ failed: [] });
   });
 
-  it('overlaps up to maxInFlight calls, then gathers', async () => {
+  it('gathers what arrives in one turn of the event loop into one call (the partitions of one fetch)', async () => {
     const c = controllable();
     const gathered = groupCommit(c.handler, 500, 2);
-    const [a, b, d, e] = [events(1), events(1), events(1), events(1)];
+    const [a, b, d, e, f] = [events(1), events(1), events(1), events(1), events(1)];
     const pa = gathered(a);
     const pb = gathered(b);
     await tick();
-    expect(c.calls).toEqual([a, b]); // two in flight
+    expect(c.calls).toEqual([[...a, ...b]]); // one turn, one call
     const pd = gathered(d);
-    const pe = gathered(e);
     await tick();
-    expect(c.calls).toHaveLength(2);
+    expect(c.calls[1]).toEqual(d); // a second call overlaps the first
+    const pe = gathered(e);
+    const pf = gathered(f);
+    await tick();
+    expect(c.calls).toHaveLength(2); // two in flight: e and f wait
     c.gates[0]!({ failed: [] });
     await pa;
     await tick();
-    expect(c.calls[2]).toEqual([...d, ...e]);
+    expect(c.calls[2]).toEqual([...e, ...f]);
     c.gates[1]!({ failed: [] });
     c.gates[2]!({ failed: [] });
-    await Promise.all([pb, pd, pe]);
+    await Promise.all([pb, pd, pe, pf]);
   });
 });
