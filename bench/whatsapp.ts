@@ -250,17 +250,21 @@ export async function runWhatsAppBench(
           );
         }
       };
-      // BENCH_WHATSAPP_SHAPES=split measures the split roles alone, on a fresh schema (default: all,split).
-      const shapes = (process.env.BENCH_WHATSAPP_SHAPES ?? 'all,split').split(',');
-      if (!shapes.includes('all')) {
-        log(`whatsapp: split roles only (schema ${schema}, topics ${prefix}*)`);
-        router = await spawnChild(env('router', true));
+      // The production shape: connectors and router in processes of their own (docker-compose.yml).
+      const splitRoles = async (seed: boolean) => {
+        router = await spawnChild(env('router', seed));
         svc = await spawnChild(env('connectors', false));
         await phases(svc, 'split roles', [
           { name: 'connectors', pid: svc.pid },
           { name: 'router', pid: router.pid },
         ]);
         return { rows, targets };
+      };
+      // BENCH_WHATSAPP_SHAPES=split measures the split roles alone, on a fresh schema (default: all,split).
+      const shapes = (process.env.BENCH_WHATSAPP_SHAPES ?? 'all,split').split(',');
+      if (!shapes.includes('all')) {
+        log(`whatsapp: split roles only (schema ${schema}, topics ${prefix}*)`);
+        return splitRoles(true);
       }
       log(`whatsapp: starting the service (ROLE=all, schema ${schema}, topics ${prefix}*)`);
       graph = await startMetaGraphServer({
@@ -295,15 +299,8 @@ export async function runWhatsAppBench(
       );
       await svc.stop();
       svc = undefined;
-      // The production shape: connectors and router in processes of their own (docker-compose.yml).
       log('whatsapp: starting two processes (ROLE=router, ROLE=connectors) on the same schema and topics');
-      router = await spawnChild(env('router', false));
-      svc = await spawnChild(env('connectors', false));
-      await phases(svc, 'split roles', [
-        { name: 'connectors', pid: svc.pid },
-        { name: 'router', pid: router.pid },
-      ]);
-      return { rows, targets };
+      return splitRoles(false);
     },
     async () => {
       await svc?.stop();

@@ -139,12 +139,25 @@ export async function lockByExternalKeys(db: Queryable, keys: string[]): Promise
 }
 
 /**
- * Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call).
- * The owners' activities are read through the owner index, per owner (LATERAL; OFFSET 0 keeps the callback
- * conditions out of that scan), then updated by id: as a join, the planner read every planned callback of the
- * CRM through their partial index on each batch (test/integration/lookups-probe-index.test.ts). The recheck of
- * the newest row (another transaction may have completed it) is written `IS NOT DISTINCT FROM` (state is never
- * null) because `state = 'planned'` would let the planner combine that partial index in again.
+ * SQL for an array of the ids of the given owners' activities that pass `where` (on alias x), found through the
+ * owner index one owner at a time; `types` and `ids` name the parameters holding the owners (text[], int[]).
+ * As a join, or with `where` pushed into that scan, the planner (on statistics that lag behind a burst) combined
+ * a partial or the responsible index and read every matching activity of the CRM for each batch: every planned
+ * callback, every unassigned activity (60-500 ms in the WhatsApp bench). A LATERAL probe with OFFSET 0 keeps
+ * both out (test/integration/lookups-probe-index.test.ts). Callers update by `id = ANY(...)` and recheck the
+ * newest row in a form no partial index matches.
+ */
+export const ownerActivityIds = (types: string, ids: string, where: string) => `ARRAY(
+  SELECT x.id FROM unnest(${types}::text[], ${ids}::int[]) AS o(owner_type, owner_id)
+   CROSS JOIN LATERAL (
+     SELECT * FROM activities x WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id OFFSET 0) AS x
+  WHERE ${where})`;
+
+/**
+ * Completes the owner's open callbacks: the client was reached (answered inbound or an outbound call). Found
+ * with ownerActivityIds; the recheck of the newest row (another transaction may have completed it) is written
+ * `IS NOT DISTINCT FROM` (state is never null) because `state = 'planned'` would let the planner combine the
+ * planned callbacks' partial index in again.
  */
 export async function completeCallbacks(
   db: Queryable,
@@ -155,12 +168,7 @@ export async function completeCallbacks(
     `UPDATE activities a SET state = 'completed', completed_at = t.at, updated_at = now(),
             details = a.details || jsonb_build_object('completedByEvent', t.by_event)
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS t(owner_type, owner_id, at, by_event)
-      WHERE a.id = ANY (ARRAY(
-              SELECT x.id FROM unnest($1::text[], $2::int[]) AS o(owner_type, owner_id)
-               CROSS JOIN LATERAL (
-                 SELECT id, type, state FROM activities x
-                  WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id OFFSET 0) AS x
-              WHERE x.type = 'callback' AND x.state = 'planned'))
+      WHERE a.id = ANY (${ownerActivityIds('$1', '$2', "x.type = 'callback' AND x.state = 'planned'")})
         AND a.state IS NOT DISTINCT FROM 'planned' AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id
         AND a.created_at <= t.at`,
     [

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { ownerActivityIds } from './activity.repository.js';
 
 export interface AssignmentWrite {
   /** Leads created by this batch: their operator and why. */
@@ -19,11 +20,8 @@ export interface AssignmentWrite {
  * The CTEs touch disjoint rows: activities by id are only those without an owner (PostgreSQL leaves it
  * undefined which change wins when two CTEs update one row).
  *
- * The owners' activities are found through the owner index, per owner (LATERAL; OFFSET 0 keeps the planner
- * from flattening it and from pushing "unassigned" into that scan), then updated by id. As a join, and even per
- * owner with the check pushed down, the planner combined the responsible index, reading every unassigned
- * activity of the CRM (70,000 index entries a batch in the WhatsApp bench, 60-500 ms), since its statistics
- * lag behind a burst. "Still unassigned" is kept by COALESCE, not in the WHERE clause, for the same reason: an
+ * The owners' unassigned activities are found with ownerActivityIds and updated by id. "Still unassigned" is
+ * kept by COALESCE, not in the WHERE clause, where the planner would combine the responsible index in again: an
  * activity another transaction assigned meanwhile keeps its operator (the SET is evaluated on the newest row).
  */
 export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promise<void> {
@@ -45,13 +43,7 @@ export async function writeAssignment(db: Queryable, w: AssignmentWrite): Promis
        owner_acts AS (
          UPDATE activities a SET responsible_id = COALESCE(a.responsible_id, t.r)
            FROM unnest($12::text[], $13::int[], $14::int[]) AS t(owner_type, owner_id, r)
-          WHERE a.id = ANY (ARRAY(
-                  SELECT x.id FROM unnest($12::text[], $13::int[]) AS o(owner_type, owner_id)
-                   CROSS JOIN LATERAL (
-                     SELECT id, responsible_id FROM activities x
-                      WHERE x.owner_type = o.owner_type AND x.owner_id = o.owner_id
-                     OFFSET 0) AS x
-                  WHERE x.responsible_id IS NULL))
+          WHERE a.id = ANY (${ownerActivityIds('$12', '$13', 'x.responsible_id IS NULL')})
             AND a.owner_type = t.owner_type AND a.owner_id = t.owner_id RETURNING 1),
        pointers AS (
          UPDATE assignment_state s SET last_operator_id = t.last_id, assigned_total = s.assigned_total + t.n, updated_at = now()

@@ -4,6 +4,7 @@ import { DEMO_LINE_SECRET } from '../../app/demo-seed.js';
 import { upsertMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import { pgAvailable } from '../support/services.js';
 import { BOT_TOKEN, fixture, telegramAccount, WEBHOOK_SECRET } from '../support/telegram-app.js';
+import { until as waitUntil } from '../support/until.js';
 import { TelegramApiServer } from '../support/vendors/telegram-api.js';
 import { chromiumAvailable, consoleContext, launchChromium, screenshot, signIn } from './browser.js';
 import { ADMIN_TOKEN, type ConsoleService, call, startConsoleService } from './console-service.js';
@@ -17,7 +18,6 @@ vi.setConfig({ testTimeout: 60_000 });
  * typed in the console reaches the (local) Telegram Bot API, its delivery status shown as it changes.
  */
 const available = (await pgAvailable()) && chromiumAvailable();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CHAT_ID = 1111111;
 
 describe.skipIf(!available)('console live: screen pop and a Telegram reply', () => {
@@ -25,15 +25,7 @@ describe.skipIf(!available)('console live: screen pop and a Telegram reply', () 
   let browser: Browser;
   let telegram: TelegramApiServer;
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  }
+  const until = <T>(what: string, probe: () => Promise<T | undefined>) => waitUntil(what, probe, 20_000);
   const leadOf = (name: string) =>
     until(`lead ${name}`, async () => {
       const r = await call(s.url, 'GET', '/v1/leads?limit=100', ADMIN_TOKEN);

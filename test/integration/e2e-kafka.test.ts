@@ -9,6 +9,7 @@ import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
+import { until } from '../support/until.js';
 
 /**
  * The whole path with nothing faked: real HTTP into the composition root, the web-form and telephony
@@ -43,15 +44,6 @@ describe.skipIf(!available)('end to end: HTTP -> Kafka -> router -> PostgreSQL',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   beforeAll(async () => {
     t = await createTestPg();

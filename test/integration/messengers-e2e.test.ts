@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { DEMO_LINE_SECRET } from '../../app/demo-seed.js';
 import { type Service, startService } from '../../app/service.js';
-import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { messageEvent, statusEvent } from '../support/messages.js';
-import { kafkaPgEnv } from '../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
+import { until } from '../support/until.js';
 
 /**
  * Messenger messages end to end, with no vendor: forms and calls come in over HTTP through their connectors,
@@ -21,7 +21,6 @@ const logger = createLogger({ level: 'silent' }, { write: () => {} });
 
 describe.skipIf(!available)('messengers end to end: Kafka -> router -> PostgreSQL', () => {
   const prefix = `t-msg-${randomUUID().slice(0, 8)}-`;
-  const topics = [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER];
   const kafka = new kafkajs.Kafka({
     clientId: 'msg-e2e',
     brokers: KAFKA_BROKERS,
@@ -40,15 +39,6 @@ describe.skipIf(!available)('messengers end to end: Kafka -> router -> PostgreSQ
     expect(r.status).toBe(202);
     return ((await r.json()) as { id: string }).id;
   };
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const routed = (...ids: string[]) =>
     until(`${ids.length} events routed`, async () => {
       const [r] = await q<{ n: number }>(
@@ -75,9 +65,7 @@ describe.skipIf(!available)('messengers end to end: Kafka -> router -> PostgreSQ
   }, 60_000);
   afterAll(async () => {
     await service?.close().catch(() => {});
-    await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await dropKafkaTraces(admin, prefix);
     await t?.drop();
   }, 60_000);
 

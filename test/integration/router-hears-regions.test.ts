@@ -3,12 +3,11 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { type Service, startService } from '../../app/service.js';
-import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { createLogger } from '../../lib/logger.js';
 import { createNotifier, regionsChanged } from '../../realtime/notices.js';
 import { createPgHub } from '../../realtime/pg-hub.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
-import { kafkaPgEnv } from '../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
 
 /**
@@ -70,11 +69,7 @@ describe.skipIf(!available)('a ROLE=router process hears region changes through 
   afterAll(async () => {
     await connectors?.close().catch(() => {});
     await router?.close().catch(() => {});
-    await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-    await admin
-      .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
-      .catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await dropKafkaTraces(admin, prefix);
     await t?.drop();
   }, 60_000);
 

@@ -8,8 +8,9 @@ import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { createLogger } from '../../lib/logger.js';
 import { ConsoleClient, signIn } from '../support/console-socket.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
-import { kafkaPgEnv } from '../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
+import { until } from '../support/until.js';
 
 /**
  * ROLE=all on real Kafka and PostgreSQL routes in a worker thread of its own (app/router-thread.ts): contacts
@@ -40,15 +41,6 @@ describe.skipIf(!available)('ROLE=all on Kafka: the router in a worker thread', 
     expect(r.status).toBe(202);
     return ((await r.json()) as { id: string }).id;
   };
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const routed = (ids: string[]) =>
     until(`${ids.length} events routed`, async () => {
       const { rows } = await t.db.query<{ n: number }>(
@@ -80,9 +72,7 @@ describe.skipIf(!available)('ROLE=all on Kafka: the router in a worker thread', 
 
   afterAll(async () => {
     await service?.close().catch(() => {});
-    await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await dropKafkaTraces(admin, prefix);
     await t?.drop();
   }, 60_000);
 

@@ -9,9 +9,10 @@ import { encodeCallId } from '../../connectors/telephony/bitrix24-call-id.js';
 import { contactId } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
-import { kafkaPgEnv } from '../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
 import { basicAuth, fixture, freeswitchUrlEncode } from '../support/telephony-app.js';
+import { until as waitUntil } from '../support/until.js';
 
 /**
  * Telephony end to end, nothing faked: the real service (startService) on a fresh PostgreSQL schema and its own
@@ -150,19 +151,7 @@ describe.skipIf(!available)(
     const form = (path: string, body: string, headers: Record<string, string> = {}) =>
       send('POST', path, body, { 'content-type': 'application/x-www-form-urlencoded', ...headers });
 
-    async function until<T>(
-      what: string,
-      probe: () => Promise<T | undefined>,
-      timeoutMs = 45_000,
-    ): Promise<T> {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await probe();
-        if (v !== undefined) return v;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(100);
-      }
-    }
+    const until = <T>(what: string, probe: () => Promise<T | undefined>) => waitUntil(what, probe, 45_000);
     /** Event ids as the connectors derive them: channel, line and the README's `<vendor>:<delivery>:<stage>:<status>`. */
     const eventId = (line: string, externalId: string) => contactId('phone', line, externalId);
     /** Waits until the router has committed every one of these events. */
@@ -381,9 +370,7 @@ describe.skipIf(!available)(
 
     afterAll(async () => {
       await service?.close().catch(() => {});
-      await kafkaAdmin.deleteGroups([`${prefix}router`]).catch(() => {});
-      await kafkaAdmin.deleteTopics({ topics }).catch(() => {});
-      await kafkaAdmin.disconnect().catch(() => {});
+      await dropKafkaTraces(kafkaAdmin, prefix);
       await t?.drop();
     }, 60_000);
 

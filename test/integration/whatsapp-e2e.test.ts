@@ -3,14 +3,14 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { type Service, startService } from '../../app/service.js';
-import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { upsertMessengerAccount } from '../../crm-core/repositories/messenger-account.repository.js';
 import { contactId } from '../../event/inbound-contact.js';
 import { createLogger } from '../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../support/db.js';
 import { metaFixture, metaSignature, whatsappAccount } from '../support/meta-app.js';
-import { kafkaPgEnv } from '../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../support/services.js';
+import { until } from '../support/until.js';
 
 /**
  * WhatsApp end to end, nothing faked: the real service on a fresh PostgreSQL schema and its own Kafka topics, a
@@ -23,7 +23,6 @@ const logger = createLogger({ level: 'silent' }, { write: () => {} });
 
 describe.skipIf(!available)('end to end: WhatsApp webhook -> Kafka -> router -> PostgreSQL', () => {
   const prefix = `t-wa-${randomUUID().slice(0, 8)}-`;
-  const topics = [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER];
   const admin = new kafkajs.Kafka({
     clientId: 'wa-e2e',
     brokers: KAFKA_BROKERS,
@@ -34,15 +33,6 @@ describe.skipIf(!available)('end to end: WhatsApp webhook -> Kafka -> router -> 
   let service: Service;
 
   const q = async <R>(sql: string, params: unknown[] = []) => (await t.db.query<R>(sql, params)).rows;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const ownerOf = async (eventId: string) =>
     (
       await q<{ owner_type: string; owner_id: number; channel: string }>(
@@ -64,9 +54,7 @@ describe.skipIf(!available)('end to end: WhatsApp webhook -> Kafka -> router -> 
 
   afterAll(async () => {
     await service?.close().catch(() => {});
-    await admin.deleteGroups([`${prefix}router`]).catch(() => {});
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await dropKafkaTraces(admin, prefix);
     await t?.drop();
   }, 60_000);
 

@@ -1,3 +1,5 @@
+import type { Admin } from 'kafkajs';
+import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../bus/bus.js';
 import { KAFKA_BROKERS } from './services.js';
 
 /**
@@ -20,4 +22,16 @@ export function kafkaPgEnv(
     DEMO_SEED: 'true',
     ...extra,
   };
+}
+
+/**
+ * Removes what such a service left on the broker, the router's consumer group and the topics under `topicPrefix`,
+ * then disconnects the admin. Best effort: a test that failed half-way still removes what exists.
+ */
+export async function dropKafkaTraces(admin: Admin, topicPrefix: string): Promise<void> {
+  await admin.deleteGroups([`${topicPrefix}router`]).catch(() => {});
+  await admin
+    .deleteTopics({ topics: [topicPrefix + TOPIC_INBOUND, topicPrefix + TOPIC_DEAD_LETTER] })
+    .catch(() => {});
+  await admin.disconnect().catch(() => {});
 }

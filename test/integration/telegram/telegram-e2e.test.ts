@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../app/config.js';
 import { DEMO_LINE_SECRET } from '../../../app/demo-seed.js';
 import { type Service, startService } from '../../../app/service.js';
-import { TOPIC_DEAD_LETTER, TOPIC_INBOUND } from '../../../bus/bus.js';
 import { upsertMessengerAccount } from '../../../crm-core/repositories/messenger-account.repository.js';
 import { createLogger } from '../../../lib/logger.js';
 import { createTestPg, type TestDatabase } from '../../support/db.js';
-import { kafkaPgEnv } from '../../support/service-env.js';
+import { dropKafkaTraces, kafkaPgEnv } from '../../support/service-env.js';
 import { KAFKA_BROKERS, kafkaAvailable, pgAvailable } from '../../support/services.js';
 import { fixture, telegramAccount, WEBHOOK_SECRET } from '../../support/telegram-app.js';
+import { until as waitUntil } from '../../support/until.js';
 import { TelegramApiServer } from '../../support/vendors/telegram-api.js';
 
 /**
@@ -20,7 +20,6 @@ import { TelegramApiServer } from '../../support/vendors/telegram-api.js';
  */
 const available = (await pgAvailable()) && (await kafkaAvailable());
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const POLL_TOKEN = '654321:poll-bot-token_abcdef';
 
 describe.skipIf(!available)(
@@ -38,19 +37,7 @@ describe.skipIf(!available)(
     let api: TelegramApiServer;
 
     const q = async <R>(sql: string, params: unknown[] = []) => (await t.db.query<R>(sql, params)).rows;
-    async function until<T>(
-      what: string,
-      probe: () => Promise<T | undefined>,
-      timeoutMs = 45_000,
-    ): Promise<T> {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await probe();
-        if (v !== undefined) return v;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(100);
-      }
-    }
+    const until = <T>(what: string, probe: () => Promise<T | undefined>) => waitUntil(what, probe, 45_000);
     /** The owner of an identity once the router committed it. */
     const ownerOf = (kind: string, value: string) =>
       until(`${kind}:${value} to be stored`, async () => {
@@ -87,11 +74,7 @@ describe.skipIf(!available)(
     afterAll(async () => {
       await service?.close().catch(() => {});
       await api?.close();
-      await kafkaAdmin.deleteGroups([`${prefix}router`]).catch(() => {});
-      await kafkaAdmin
-        .deleteTopics({ topics: [prefix + TOPIC_INBOUND, prefix + TOPIC_DEAD_LETTER] })
-        .catch(() => {});
-      await kafkaAdmin.disconnect().catch(() => {});
+      await dropKafkaTraces(kafkaAdmin, prefix);
       await t?.drop();
     }, 60_000);
 
