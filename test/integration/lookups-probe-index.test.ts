@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Queryable } from '../../crm-core/db/database.js';
-import { completeCallbacks } from '../../crm-core/repositories/activity.repository.js';
+import { completeCallbacks, operatorCounters } from '../../crm-core/repositories/activity.repository.js';
 import { writeAssignment } from '../../crm-core/repositories/assignment.repository.js';
 import * as conv from '../../crm-core/repositories/conversation.repository.js';
 import { findIdentities } from '../../crm-core/repositories/identity.repository.js';
@@ -204,5 +204,77 @@ describe('batch look-ups probe indexes, whatever the statistics say', () => {
     expect(rows.map((r) => Number(r.id))).toEqual([7]);
     const found = await findIdentities(t.db, [{ kind: 'phone', value: '+79160000042' }]);
     expect(found.map((r) => r.owner_id)).toEqual([42]);
+  });
+});
+
+describe("an operator's console counters, on statistics older than a burst", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestPg({ max: 1 });
+    const db = t.db;
+    await db.query('ALTER TABLE activities SET (autovacuum_enabled = false)');
+    await db.query('ALTER TABLE leads SET (autovacuum_enabled = false)');
+    await db.query(
+      "INSERT INTO operators (id, login, name) VALUES (1, 'op', 'Operator'), (2, 'op2', 'Other')",
+    );
+    // The statistics are taken when the CRM holds 440 leads, 40 of them the operator's, each with a planned
+    // activity...
+    const leads = async (from: number, to: number, op: number) => {
+      await db.query(
+        `INSERT INTO leads (id, title, assignment_reason, channel, source_type, source_key, first_event_id,
+                            responsible_id, status)
+           SELECT g, 'Lead ' || g, 'pending', 'livechat', 'widget', 'w', md5(g::text)::uuid, $3, 'in_progress'
+             FROM generate_series($1::int, $2::int) g`,
+        [from, to, op],
+      );
+      await db.query(
+        `INSERT INTO activities (id, type, direction, owner_type, owner_id, state, responsible_id, deadline)
+           SELECT g, 'message', 'inbound', 'lead', g, 'planned', $3, now() + interval '2 days'
+             FROM generate_series($1::int, $2::int) g`,
+        [from, to, op],
+      );
+    };
+    await leads(1, 40, 1);
+    await leads(41, 440, 2);
+    await db.query('ANALYZE');
+    // ...then a burst of 20,000 leads of another operator comes in before they are taken again.
+    await leads(441, 20_440, 2);
+    await db.query("UPDATE activities SET state = 'completed' WHERE id <= 10");
+  }, 60_000);
+  afterAll(async () => t?.drop());
+
+  it('reads the activities of their own leads, not every planned one of the CRM', async () => {
+    const read = await rowsRead(t.db, (q) => operatorCounters(q, 1, new Date()));
+    expect(read.get('activities') ?? 0).toBeLessThan(500);
+    expect(await operatorCounters(t.db, 1, new Date())).toMatchObject({ leads_without_planned: 10 });
+  });
+});
+
+describe('the first-response trigger, on a table never analysed', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestPg({ max: 1 });
+    await t.db.query('ALTER TABLE activities SET (autovacuum_enabled = false)');
+    await t.db.query(
+      `INSERT INTO activities (id, type, direction, owner_type, owner_id, state, created_at)
+         SELECT g, 'message', 'inbound', 'lead', g, 'planned', now() - interval '1 hour'
+           FROM generate_series(1, 2000) g`,
+    );
+  }, 60_000);
+  afterAll(async () => t?.drop());
+
+  it("probes the answered client's own activities (PL/pgSQL keeps a generic plan for it)", async () => {
+    const read = await t.db.transaction(async (tx) => {
+      // Past the five custom plans PL/pgSQL tries before it keeps a generic one.
+      for (let i = 0; i < 8; i++)
+        await tx.query("SELECT report_record_response('lead', $1, now())", [100 + i]);
+      const r = await tx.query<{ n: string }>(
+        `SELECT COALESCE(sum(idx_tup_fetch + seq_tup_read), 0) AS n FROM pg_stat_xact_user_tables
+          WHERE relname = 'activities' AND schemaname = current_schema()`,
+      );
+      return Number(r.rows[0]!.n);
+    });
+    // A probe reads the client's one row (8 calls); a scan of activities_inbound_report reads all 2,000 each time.
+    expect(read).toBeLessThan(100);
   });
 });
