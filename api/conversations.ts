@@ -3,7 +3,7 @@ import type { Database } from '../crm-core/db/database.js';
 import * as conv from '../crm-core/repositories/conversation.repository.js';
 import { getMessengerAccount } from '../crm-core/repositories/messenger-account.repository.js';
 import type { MessengerOutboxRow } from '../crm-core/repositories/messenger-outbox.repository.js';
-import { isActivityVisible } from '../crm-core/repositories/visibility.repository.js';
+import { isActivityVisible, isConversationVisible } from '../crm-core/repositories/visibility.repository.js';
 import { audienceOf, replyNotices } from '../crm-core/services/console-notices.js';
 import type { Attachment } from '../event/inbound-contact.js';
 import { AppError } from '../lib/errors.js';
@@ -119,6 +119,11 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
     if (!c || !(await isActivityVisible(db, viewerOf(request), c.activity_id)))
       throw new AppError('NOT_FOUND', `id: conversation ${id} not found`, { fields: ['id'] });
     return c;
+  };
+  /** The same check where the conversation itself is not needed (a reply): one probe, no message count. */
+  const visible = async (id: number, request: FastifyRequest) => {
+    if (!(await isConversationVisible(db, viewerOf(request), id)))
+      throw new AppError('NOT_FOUND', `id: conversation ${id} not found`, { fields: ['id'] });
   };
 
   app.get<{
@@ -254,7 +259,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
       },
     },
     async (request, reply) => {
-      await found(request.params.id, request);
+      await visible(request.params.id, request);
       const created = await createMessengerReply(
         db,
         {
@@ -263,7 +268,7 @@ export const conversationsApi: FastifyPluginAsync<ConversationsApiDeps> = async 
           idempotencyKey: request.headers['idempotency-key']!,
           ...request.body,
         },
-        { leaseMs: deps.outbox.leaseMs },
+        { leaseMs: deps.outbox.leaseMs, accountOf: deps.outbox.accountOf },
       );
       if (!created.created) {
         reply.header('idempotent-replayed', 'true');

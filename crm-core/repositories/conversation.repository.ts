@@ -436,32 +436,36 @@ export async function applyStatuses(tx: Queryable, rows: StatusUpdate[]): Promis
 /** Statuses that arrived before their message had its vendor id: applied now (upwards only), then forgotten. */
 export async function applyPendingStatuses(tx: Queryable, refs: VendorRef[]): Promise<void> {
   if (refs.length === 0) return;
-  const r = await tx.query<{
-    channel: string;
-    account_key: string;
-    vendor_message_id: string;
-    status: Exclude<MessageStatus, 'pending'>;
-    error: { code?: string; message: string } | null;
-    occurred_at: Date;
-  }>(
+  const r = await tx.query<PendingStatusRow>(
     `DELETE FROM message_statuses_pending p
       USING unnest($1::text[], $2::text[], $3::text[]) AS k(channel, account_key, vendor_message_id)
       WHERE p.channel = k.channel AND p.account_key = k.account_key AND p.vendor_message_id = k.vendor_message_id
       RETURNING p.*`,
     [refs.map((x) => x.channel), refs.map((x) => x.accountKey), refs.map((x) => x.vendorMessageId)],
   );
-  if (r.rows.length === 0) return;
-  await applyStatuses(
-    tx,
-    r.rows.map((x) => ({
-      channel: x.channel,
-      accountKey: x.account_key,
-      vendorMessageId: x.vendor_message_id,
-      status: x.status,
-      error: x.error,
-      occurredAt: new Date(x.occurred_at).toISOString(),
-    })),
-  );
+  if (r.rows.length) await applyStatuses(tx, pendingStatusUpdates(r.rows));
+}
+
+/** A row of message_statuses_pending: a status that came before its message had the vendor's id. */
+export interface PendingStatusRow {
+  channel: string;
+  account_key: string;
+  vendor_message_id: string;
+  status: Exclude<MessageStatus, 'pending'>;
+  error: { code?: string; message: string } | null;
+  occurred_at: Date;
+}
+
+/** Parked statuses taken out of message_statuses_pending, as the updates applyStatuses takes. */
+export function pendingStatusUpdates(rows: PendingStatusRow[]): StatusUpdate[] {
+  return rows.map((x) => ({
+    channel: x.channel,
+    accountKey: x.account_key,
+    vendorMessageId: x.vendor_message_id,
+    status: x.status,
+    error: x.error,
+    occurredAt: new Date(x.occurred_at).toISOString(),
+  }));
 }
 
 /**

@@ -127,6 +127,21 @@ export async function isActivityVisible(db: Queryable, v: Viewer, id: number): P
   return r.rows[0]?.ok === true;
 }
 
+/**
+ * Whether a conversation exists and its activity is visible to the viewer: one probe, for the hot paths that only
+ * need the yes or no (a reply), not the conversation's view with its message count.
+ */
+export async function isConversationVisible(db: Queryable, v: Viewer, id: number): Promise<boolean> {
+  const params: unknown[] = [id];
+  const cond = ownedVisibleSql(v, params, 'a');
+  const r = await db.query<{ ok: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM conversations c JOIN activities a ON a.id = c.activity_id
+                     WHERE c.id = $1 AND ${cond}) AS ok`,
+    params,
+  );
+  return r.rows[0]?.ok === true;
+}
+
 /** Whether `operatorId` works in one of the viewer's regions (a supervisor may hand work only to them). */
 export async function sharesRegion(db: Queryable, v: Viewer, operatorId: number): Promise<boolean> {
   if (v.role === 'admin') return true;

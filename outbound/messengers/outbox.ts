@@ -15,7 +15,7 @@ import type { Logger } from '../../lib/logger.js';
 import { backoffDelay, retry } from '../../lib/retry.js';
 import type { RealtimeHub } from '../../realtime/hub.js';
 import { createWorkLoop, eachConcurrently, keepLease, outcomeWithin } from '../work-loop.js';
-import { channelAccount } from './channel-account.js';
+import { type AccountLookup, cachedChannelAccount } from './channel-account.js';
 import { type MessengerSender, type SenderRegistry, type SenderVendor, VendorSendError } from './contract.js';
 import { SENDER_FACTORIES } from './registry.js';
 
@@ -75,6 +75,8 @@ export interface ReplyStatusChange {
 
 export interface MessengerOutbox {
   readonly leaseMs: number;
+  /** The account a conversation's replies go out through, cached for a few seconds (channel-account.ts). */
+  readonly accountOf: AccountLookup;
   /** The sender of a vendor (also used to fetch clients' files); undefined when none is registered. */
   senderFor(vendor: SenderVendor): MessengerSender | undefined;
   /** Sends a row its caller claimed; resolves with the outcome, or 'sending' after waitMs. */
@@ -110,6 +112,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
   const work = createWorkLoop({ log, name: 'messenger outbox', ...o });
   const track = work.track;
   let sweptAt = 0;
+  const accountOf = cachedChannelAccount();
 
   function senderFor(vendor: SenderVendor): MessengerSender | undefined {
     let s = senders.get(vendor);
@@ -161,7 +164,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
       (err) => log.warn({ err, replyId: row.id }, 'reply: lease renewal failed'),
     );
     try {
-      const account = await channelAccount(db, row.channel, row.account_key);
+      const account = await accountOf(db, row.channel, row.account_key);
       if (!account)
         return await giveUp(row, 'account_deleted', `account ${row.account_key} no longer exists`);
       if (!account.active)
@@ -240,6 +243,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
 
   return {
     leaseMs: o.leaseMs,
+    accountOf,
     senderFor,
     deliverClaimed: (row, waitMs) => outcomeWithin(track(attempt(row)), waitMs, { status: 'sending' }),
     runOnce,

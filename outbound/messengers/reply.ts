@@ -7,9 +7,10 @@ import {
   lockReplyKey,
   type MessengerOutboxRow,
   type ReplyPayload,
+  replyTarget,
 } from '../../crm-core/repositories/messenger-outbox.repository.js';
 import { AppError } from '../../lib/errors.js';
-import { channelAccount } from './channel-account.js';
+import { type AccountLookup, channelAccount } from './channel-account.js';
 
 /** WhatsApp's customer-service window: free-form messages only within 24 h of the client's last message. */
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
@@ -26,7 +27,8 @@ export type MessengerReplyResult =
 
 /**
  * An operator's reply in a conversation, recorded before anything is sent: the outbound message (pending) and its
- * outbox row, claimed by the caller, in one transaction; the conversation's wait is over (its activity completed).
+ * outbox row, claimed by the caller, in one transaction; the conversation's wait is over (its activity completed),
+ * in the same statement (insertClaimedReply).
  * Rules: something to send; the account still exists; WhatsApp outside the 24-hour window takes only a template
  * (409 WINDOW_CLOSED, rather than a vendor error later); a closed conversation is reopened unless the chat has
  * another open one (409). The same Idempotency-Key of the same operator answers with the first reply (never a
@@ -35,7 +37,12 @@ export type MessengerReplyResult =
 export async function createMessengerReply(
   db: Database,
   req: MessengerReplyRequest,
-  opts: { leaseMs: number; now?: Date },
+  opts: {
+    leaseMs: number;
+    now?: Date;
+    /** The outbox's cached account look-up (MessengerOutbox.accountOf); read in the transaction if absent. */
+    accountOf?: AccountLookup;
+  },
 ): Promise<MessengerReplyResult> {
   const payload: ReplyPayload = {
     ...(req.text !== undefined ? { text: req.text } : {}),
@@ -52,13 +59,19 @@ export async function createMessengerReply(
   // and every new reply would pay for that round trip).
   return db.transaction(async (tx) => {
     await lockReplyKey(tx, req.operatorId, req.idempotencyKey);
-    const again = await findReplyByKey(tx, req.operatorId, req.idempotencyKey);
-    if (again) return { created: false as const, reply: sameRequest(again, req, payload) };
-
-    const c = (await conv.conversationsByIds(tx, [req.conversationId]))[0];
+    const { conversation: c, keyUsed } = await replyTarget(
+      tx,
+      req.conversationId,
+      req.operatorId,
+      req.idempotencyKey,
+    );
+    if (keyUsed) {
+      const again = (await findReplyByKey(tx, req.operatorId, req.idempotencyKey))!;
+      return { created: false as const, reply: sameRequest(again, req, payload) };
+    }
     if (!c)
       throw new AppError('NOT_FOUND', `id: conversation ${req.conversationId} not found`, { fields: ['id'] });
-    const account = await channelAccount(tx, c.channel, c.account_key);
+    const account = await (opts.accountOf ?? channelAccount)(tx, c.channel, c.account_key);
     if (!account) {
       throw new AppError(
         'UNPROCESSABLE',
@@ -99,7 +112,6 @@ export async function createMessengerReply(
       },
       opts.leaseMs,
     );
-    await conv.answered(tx, c.id, now.toISOString());
     return { created: true as const, reply };
   });
 }

@@ -222,6 +222,31 @@ for (const backend of await apiBackends()) {
       });
     });
 
+    it("an echo of our reply routed before the vendor's answer is folded into the reply, with its status", async () => {
+      const c = await conversation();
+      vendor.hold();
+      const received = vendor.nextReceived();
+      const pending = send(c.id, c.headers, { text: 'On its way' }, 'echo-1');
+      await received;
+      const id = vendor.deliveries.at(-1)!.messageId;
+      // The vendor echoes our own message (VK message_reply, an Instagram echo) and reports it delivered, all
+      // before its answer to our send comes back: the router records the echo as an outbound message.
+      const echo = messageEvent({ chat: c.chat, id, text: 'On its way', direction: 'outbound' });
+      expect(await a.router.handle([echo, statusEvent({ id, status: 'delivered' })])).toEqual({ failed: [] });
+      expect(await q('SELECT count(*)::int AS n FROM messages WHERE vendor_message_id = $1', [id])).toEqual([
+        { n: 1 },
+      ]);
+      vendor.release();
+      const r = await pending;
+      expect(r.statusCode).toBe(201);
+      expect(
+        await q(
+          'SELECT id::int, status FROM messages WHERE conversation_id = $1 AND vendor_message_id = $2',
+          [c.id, id],
+        ),
+      ).toEqual([{ id: Number(r.json().messageId), status: 'delivered' }]);
+    });
+
     it("downloads a client's file through the vendor's API on demand", async () => {
       const c = await conversation();
       vendor.files.set('file-1', { body: Buffer.from('%PDF-1.4 test'), type: 'application/pdf' });
