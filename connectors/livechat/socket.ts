@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { isChannelKey } from '../../channels/settings.js';
 import {
   type LivechatReader,
+  NOTICE_TEXT_MAX,
   type PreChatField,
   visitorTopic,
   type WidgetSettings,
@@ -55,7 +56,6 @@ const TYPING_EVERY_MS = 1_500;
  */
 const CONVERSATION_RECHECK_MS = 60_000;
 const DELIVERED_WAIT_MS = 250;
-const NOTICE_TEXT_MAX = 6_000;
 const DELIVERED_TRIES = 40;
 /** A read receipt covers the visitor's newest messages, not their whole history. */
 const READ_RECENT = 50;
@@ -285,10 +285,16 @@ export function attachLivechatSocket(
       return;
     }
     if (n.type !== 'message' || n.data.from === v.id) return;
-    const own = n.data.message as Extract<ServerFrame, { type: 'message' }>['message'] | undefined;
-    if (own) {
-      // The visitor's message sent from another tab.
-      later(v, () => send(v, { type: 'message', message: own }));
+    const whole = n.data.message as Extract<ServerFrame, { type: 'message' }>['message'] | undefined;
+    if (whole) {
+      // The visitor's message sent from another tab, or an operator's short reply: shown as it came, with no read
+      // (the reply's delivered status follows once the outbox has marked it sent).
+      later(v, () => {
+        if (whole.direction === 'in') return void send(v, { type: 'message', message: whole });
+        follow(v, typeof n.data.conversationId === 'number' ? n.data.conversationId : undefined);
+        if (send(v, { type: 'message', message: whole }) && whole.id !== undefined)
+          delivered(v, whole.id, 'pending');
+      });
       return;
     }
     const messageId = n.data.messageId;

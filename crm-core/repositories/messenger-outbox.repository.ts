@@ -48,6 +48,11 @@ export interface MessengerOutboxRow {
 export interface ClaimedReply extends MessengerOutboxRow {
   was: 'pending' | 'sending';
   channel: string;
+  /**
+   * How the message reads in a chat we draw ourselves (the live chat announces it whole, so the visitor's socket
+   * need not read it back): its time and the operator's name. Set by insertClaimedReply, not by the worker's claim.
+   */
+  shown?: { sentAt: string; author?: string };
 }
 
 const MS = `* interval '1 millisecond'`;
@@ -118,7 +123,7 @@ export async function insertClaimedReply(
   },
   leaseMs: number,
 ): Promise<ClaimedReply> {
-  const o = await tx.query<MessengerOutboxRow>(
+  const o = await tx.query<MessengerOutboxRow & { author: string | null }>(
     `WITH m AS (
        INSERT INTO messages (conversation_id, channel, account_key, direction, text, attachments, extras, status,
                              status_at, operator_id, occurred_at)
@@ -135,7 +140,7 @@ export async function insertClaimedReply(
        UPDATE activities a SET state = 'completed', completed_at = $8::timestamptz, updated_at = now()
          FROM c WHERE a.id = c.activity_id AND a.state = 'planned'
      )
-     SELECT * FROM o`,
+     SELECT o.*, (SELECT name FROM operators WHERE id = $7) AS author FROM o`,
     [
       r.conversationId,
       r.channel,
@@ -151,7 +156,13 @@ export async function insertClaimedReply(
       leaseMs,
     ],
   );
-  return { ...o.rows[0]!, was: 'pending', channel: r.channel };
+  const { author, ...row } = o.rows[0]!;
+  return {
+    ...row,
+    was: 'pending',
+    channel: r.channel,
+    shown: { sentAt: new Date(r.at).toISOString(), ...(author ? { author } : {}) },
+  };
 }
 
 /**

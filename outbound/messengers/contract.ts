@@ -29,6 +29,8 @@ export interface OutgoingMessage {
   /** Our message row and its conversation (the live chat announces the message by its id). */
   messageId?: number;
   conversationId?: number;
+  /** When it was written and by whom, where the request has them (the live chat shows them; vendors ignore them). */
+  shown?: { sentAt: string; author?: string };
 }
 
 export interface SendResult {

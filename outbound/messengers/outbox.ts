@@ -189,6 +189,7 @@ export function createMessengerOutbox(deps: MessengerOutboxDeps): MessengerOutbo
           idempotencyKey: stableUuid('messenger-reply', String(row.operator_id), row.idempotency_key),
           messageId: row.message_id,
           conversationId: row.conversation_id,
+          ...(row.shown ? { shown: row.shown } : {}),
         });
       } catch (err) {
         if (err instanceof VendorSendError) {

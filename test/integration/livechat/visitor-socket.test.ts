@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOTICE_TEXT_MAX, visitorTopic } from '../../../channels/widgets.js';
 import { upsertWidget } from '../../../crm-core/repositories/widget.repository.js';
 import { AppError } from '../../../lib/errors.js';
 import { ADMIN_TOKEN, bearer } from '../../support/api-app.js';
@@ -281,6 +282,36 @@ describe.skipIf(!(await pgAvailable()))('live chat: the visitor socket on Postgr
       data: { conversationId: conv.id, who: 'operator', upTo: messageId },
     });
     expect(await v.next('read')).toEqual({ type: 'read', upTo: messageId });
+    stop();
+    await v.close();
+  });
+
+  it('a short reply travels whole in its notice (no read on the way); a long one by id, read by the socket', async () => {
+    const { v, token } = await chat('Tell me everything');
+    const chatId = await chatOf(token);
+    const conv = await conversationOf(chatId);
+    const notices: Frame[] = [];
+    const stop = a.hub.subscribe(visitorTopic('shop', chatId), (n) => notices.push(n));
+    const short = await reply(conv.id, 'In short: yes');
+    const got = await v.next('message', (f) => f.message.id === short);
+    await expect.poll(() => notices.length).toBe(1);
+    expect(notices[0]!.data.message).toEqual(got.message);
+
+    // 4,000 Cyrillic letters: 8,000 bytes, over what a notice carries.
+    const text = 'Я'.repeat(4_000);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(NOTICE_TEXT_MAX);
+    const long = await reply(conv.id, text);
+    const gotLong = await v.next('message', (f) => f.message.id === long);
+    expect(gotLong.message).toMatchObject({ direction: 'out', text, author: 'Anna Ivanova' });
+    await expect.poll(() => notices.length).toBe(2);
+    expect(notices[1]!.data).toEqual({ messageId: long, conversationId: conv.id });
+    for (const id of [short, long])
+      await expect
+        .poll(
+          async () =>
+            (await q<{ status: string }>('SELECT status FROM messages WHERE id = $1', [id]))[0]!.status,
+        )
+        .toBe('delivered');
     stop();
     await v.close();
   });
