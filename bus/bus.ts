@@ -8,6 +8,11 @@ import type { BusEvent } from '../event/bus-event.js';
  */
 export interface Publisher {
   publish(events: BusEvent[]): Promise<void>;
+  /**
+   * True where publish() resolves only after the router committed the events (the in-process bus), so what the
+   * router wrote can be read at once; on Kafka it is written later, by a router somewhere.
+   */
+  readonly routedOnPublish?: boolean;
 }
 
 /** What the router reports back for a batch: events that failed permanently go to the dead-letter sink. */

@@ -55,6 +55,7 @@ export function createMemoryBus(opts: { logger: Logger; batchSize?: number }): B
 
   return {
     kind: 'memory',
+    routedOnPublish: true,
     async start() {},
     publish(events) {
       if (closed || !handler) {

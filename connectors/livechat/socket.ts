@@ -379,7 +379,11 @@ export function attachLivechatSocket(
         const event = messageEvent(origin(v), c.ok.clientId, c.ok.text, v.name);
         if (!(await durable(v, [event], c.ok.clientId))) return;
         const vendorId = event.content.message!.vendorMessageId;
-        const id = await reader.messageId(v.widget.key, vendorId).catch(() => undefined);
+        // The message's id for the ack, where the router has written it by now (the in-process bus). On Kafka it
+        // commits later: a look-up on every message mostly missed and cost a pooled connection's round trip.
+        const id = ctx.bus.routedOnPublish
+          ? await reader.messageId(v.widget.key, vendorId).catch(() => undefined)
+          : undefined;
         v.chatted = true;
         send(v, { type: 'ack', clientId: c.ok.clientId, ...(id !== undefined ? { id } : {}) });
         ctx.onUpdate?.('livechat', 'message', 'published');
