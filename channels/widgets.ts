@@ -29,7 +29,6 @@ export interface WidgetSettings {
   active: boolean;
 }
 
-/** One message as the visitor sees it (never the operator's internal data). */
 /**
  * The longest message text a live-chat notice carries whole (a visitor's message to their other tabs, an
  * operator's reply to the visitor): PostgreSQL's NOTIFY takes 8,000 bytes with the notice's JSON; a longer text
@@ -37,6 +36,7 @@ export interface WidgetSettings {
  */
 export const NOTICE_TEXT_MAX = 6_000;
 
+/** One message as the visitor sees it (never the operator's internal data). */
 export interface LivechatMessage {
   id: number;
   /** The visitor's own id for a message they sent (resends with it are one message). */

@@ -525,19 +525,6 @@ export async function reopenConversation(tx: Queryable, id: number): Promise<boo
   return r.rowCount > 0;
 }
 
-/** An operator answered: the conversation moves on and its activity's wait is over. */
-export async function answered(tx: Queryable, id: number, at: string): Promise<void> {
-  await tx.query(
-    `WITH c AS (
-       UPDATE conversations SET last_message_at = GREATEST(last_message_at, $2::timestamptz), updated_at = now()
-        WHERE id = $1 RETURNING activity_id
-     )
-     UPDATE activities a SET state = 'completed', completed_at = $2::timestamptz, updated_at = now()
-       FROM c WHERE a.id = c.activity_id AND a.state = 'planned'`,
-    [id, at],
-  );
-}
-
 const VIEW = `SELECT c.*, a.responsible_id,
                      (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS messages
                 FROM conversations c JOIN activities a ON a.id = c.activity_id`;

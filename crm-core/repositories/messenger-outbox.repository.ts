@@ -161,7 +161,7 @@ export async function insertClaimedReply(
     ...row,
     was: 'pending',
     channel: r.channel,
-    shown: { sentAt: new Date(r.at).toISOString(), ...(author ? { author } : {}) },
+    shown: { sentAt: r.at, ...(author ? { author } : {}) },
   };
 }
 

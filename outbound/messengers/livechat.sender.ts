@@ -10,8 +10,9 @@ import { VendorSendError } from './contract.js';
 /**
  * Operators' replies in a website live chat. The "vendor" is our own visitor socket: the reply is announced on the
  * visitor's hub topic (every tab of theirs, on whatever instance it is connected to), whole when it is short, and
- * each socket sends it on (reading it first when it came by id only); a visitor who is away sees it in the history when they come back. Sent = announced;
- * delivered = a socket passed it to the browser (connectors/livechat reports that as a delivery status).
+ * each socket sends it on (reading it first when it came by id only); a visitor who is away sees it in the
+ * history when they come back. Sent = announced; delivered = a socket passed it to the browser
+ * (connectors/livechat reports that as a delivery status).
  * Announcing twice is harmless (the widget keeps one message per id), so a reply interrupted mid-attempt is
  * simply announced again.
  */
